@@ -1,0 +1,73 @@
+// Drives h2load (Debian's nghttp2-client) over HTTP/1.1 and reads its summary and per-request log.
+import { execFile, execFileSync } from "node:child_process"
+import { readFileSync, rmSync } from "node:fs"
+import { promisify } from "node:util"
+
+const run = promisify(execFile)
+
+/** Installs h2load with apt-get when it is not on the PATH. */
+export const ensureH2load = (): void => {
+  try {
+    execFileSync("h2load", ["--version"], { stdio: "ignore" })
+  } catch {
+    console.error("h2load not found: installing nghttp2-client with apt-get")
+    execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "inherit" })
+  }
+}
+
+export interface Load {
+  readonly url: string
+  readonly bodyFile: string
+  readonly contentType: string
+  readonly connections: number
+  /** Either a timed run (warm-up + duration, seconds) or a fixed number of requests. */
+  readonly amount: { readonly seconds: number; readonly warmUp: number } | { readonly requests: number }
+  /** When set, per-request latencies are written there and summarised into p50/p99. */
+  readonly logFile?: string
+}
+
+export interface Result {
+  /** Requests answered with a 2xx status (every request, or h2load throws). */
+  readonly requests: number
+  /** Requests per second over the main duration (timed run) or the whole run (counted run). */
+  readonly perSecond: number
+  readonly p50Ms?: number
+  readonly p99Ms?: number
+}
+
+const num = (text: string, re: RegExp): number => {
+  const match = re.exec(text)
+  if (match === null) throw new Error(`unexpected h2load output, no ${re}:\n${text}`)
+  return Number(match[1])
+}
+
+const percentiles = (logFile: string): { p50Ms: number; p99Ms: number } => {
+  const micros = readFileSync(logFile, "latin1").trim().split("\n").map((line) => Number(line.split("\t")[2]))
+  rmSync(logFile)
+  micros.sort((a, b) => a - b)
+  const at = (q: number) => micros[Math.min(micros.length - 1, Math.floor(q * micros.length))]! / 1000
+  return { p50Ms: at(0.5), p99Ms: at(0.99) }
+}
+
+export const h2load = async (load: Load): Promise<Result> => {
+  const args = [
+    "--h1", "-t", "1", "-c", String(load.connections),
+    "-H", `content-type: ${load.contentType}`, "-H", "connect-protocol-version: 1",
+    "-d", load.bodyFile
+  ]
+  if ("seconds" in load.amount) args.push("-D", String(load.amount.seconds), `--warm-up-time=${load.amount.warmUp}`)
+  else args.push("-n", String(load.amount.requests))
+  if (load.logFile !== undefined) args.push(`--log-file=${load.logFile}`)
+  args.push(load.url)
+  const { stdout } = await run("h2load", args, { timeout: 600_000, maxBuffer: 16 << 20 })
+  const total = num(stdout, /requests: (\d+) total/)
+  const ok = num(stdout, /status codes: (\d+) 2xx/)
+  if (ok !== total || num(stdout, /(\d+) succeeded/) !== total) {
+    throw new Error(`h2load: not every request succeeded against ${load.url}:\n${stdout}`)
+  }
+  return {
+    requests: ok,
+    perSecond: num(stdout, /finished in [\d.]+m?s, ([\d.]+) req\/s/),
+    ...(load.logFile === undefined ? {} : percentiles(load.logFile))
+  }
+}

@@ -1,0 +1,21 @@
+// `npm run bench:server -- --impl connect-effect|connect-node|raw --port P`
+// Serves the benchmark service on 127.0.0.1:P and prints "listening <impl> <pid> http://127.0.0.1:P".
+import { parseArgs } from "node:util"
+
+const impls = {
+  "connect-effect": () => import("./servers/connect-effect.js"),
+  "connect-node": () => import("./servers/connect-node.js"),
+  raw: () => import("./servers/raw.js")
+} as const
+
+const { values } = parseArgs({ options: { impl: { type: "string" }, port: { type: "string" } } })
+const impl = values.impl
+if (impl === undefined || !(impl in impls) || values.port === undefined || !/^\d+$/.test(values.port)) {
+  console.error("usage: bench:server -- --impl connect-effect|connect-node|raw --port P")
+  process.exit(2)
+}
+const port = Number(values.port)
+const { serve } = await impls[impl as keyof typeof impls]()
+await serve(port)
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0))
+console.log(`listening ${impl} ${process.pid} http://127.0.0.1:${port}`)

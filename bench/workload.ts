@@ -1,0 +1,62 @@
+// The benchmark workload, shared by the three servers, the load generators and the runner.
+// Say echoes its sentence unchanged. Introduce's only field, `name`, encodes the stream's
+// shape as "<count>x<size>": `count` messages whose sentence is `size` bytes long.
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf"
+import {
+  IntroduceRequestSchema,
+  IntroduceResponseSchema,
+  SayRequestSchema
+} from "../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
+
+export const sayPath = "/connectrpc.eliza.v1.ElizaService/Say"
+export const introducePath = "/connectrpc.eliza.v1.ElizaService/Introduce"
+
+/** The sentence every Say request carries (a tiny unary call). */
+export const saySentence = "Hello Eliza, how are you feeling today?"
+
+export interface IntroduceShape {
+  readonly count: number
+  readonly sentence: string
+}
+
+const shapes = new Map<string, IntroduceShape>()
+
+/** Parses an Introduce `name` ("100x1024"); the result is cached, so every server pays the same. */
+export const parseIntroduce = (name: string): IntroduceShape => {
+  let shape = shapes.get(name)
+  if (shape === undefined) {
+    const match = /^(\d+)x(\d+)$/.exec(name)
+    if (match === null) throw new Error(`Introduce name must be "<count>x<size>", got ${JSON.stringify(name)}`)
+    shape = { count: Number(match[1]), sentence: "x".repeat(Number(match[2])) }
+    shapes.set(name, shape)
+  }
+  return shape
+}
+
+/** A Connect streaming envelope: flags byte, big-endian length, payload. */
+export const envelope = (flags: number, payload: Uint8Array): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(5 + payload.length)
+  new DataView(out.buffer).setUint32(1, payload.length)
+  out[0] = flags
+  out.set(payload, 5)
+  return out
+}
+
+const endStream = envelope(2, new TextEncoder().encode("{}"))
+
+/** Request bodies, built once. */
+export const requestBodies = (introduceName: string) => ({
+  sayBinary: toBinary(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence })),
+  sayJson: new TextEncoder().encode(toJsonString(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence }))),
+  introduce: envelope(0, toBinary(IntroduceRequestSchema, create(IntroduceRequestSchema, { name: introduceName })))
+})
+
+/** The exact response body of a successful Introduce call in the binary Connect streaming protocol. */
+export const introduceResponseBody = (name: string): Uint8Array => {
+  const { count, sentence } = parseIntroduce(name)
+  const message = envelope(0, toBinary(IntroduceResponseSchema, create(IntroduceResponseSchema, { sentence })))
+  const out = new Uint8Array(count * message.length + endStream.length)
+  for (let i = 0; i < count; i++) out.set(message, i * message.length)
+  out.set(endStream, count * message.length)
+  return out
+}
