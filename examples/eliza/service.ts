@@ -1,0 +1,27 @@
+/**
+ * The Eliza service implementation.
+ */
+import { ConnectError, ConnectService } from "connect-effect"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { ElizaService } from "./gen/connectrpc/eliza/v1/eliza_pb.js"
+import { introduction, reply } from "./eliza.js"
+
+export const ElizaLive = ConnectService.toLayer(ElizaService, {
+  say: (request) =>
+    request.sentence.trim() === ""
+      ? Effect.fail(ConnectError.make("invalid_argument", "say something: the sentence is empty"))
+      : Effect.succeed({ sentence: reply(request.sentence) }),
+  converse: (requests) =>
+    requests.pipe(Stream.zipWithIndex, Stream.map(([request, turn]) => ({ sentence: reply(request.sentence, turn) }))),
+  introduce: (request) =>
+    Stream.fromIterable(introduction(request.name.trim() === "" ? "stranger" : request.name)).pipe(
+      Stream.map((sentence) => ({ sentence }))
+    ),
+  pontificate: (requests) =>
+    Effect.map(Stream.runCollect(requests), (all) => ({
+      sentence: `You said ${all.length} things. ${reply(Chunk.last(all).pipe(Option.map((r) => r.sentence), Option.getOrElse(() => "")))}`
+    }))
+})

@@ -1,0 +1,22 @@
+/**
+ * connect-effect: Effect-native clients and servers for the Connect RPC protocol.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Code from "./Code.js"
+/** @since 0.1.0 */
+export * as Compression from "./Compression.js"
+/** @since 0.1.0 */
+export * as ConnectClient from "./ConnectClient.js"
+/** @since 0.1.0 */
+export * as ConnectError from "./ConnectError.js"
+/** @since 0.1.0 */
+export * as ConnectServer from "./ConnectServer.js"
+/** @since 0.1.0 */
+export * as ConnectService from "./ConnectService.js"
+/** @since 0.1.0 */
+export * as ConnectTransport from "./ConnectTransport.js"
+/** @since 0.1.0 */
+export * as Transport from "./Transport.js"

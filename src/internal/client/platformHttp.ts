@@ -1,0 +1,60 @@
+/**
+ * The universal HTTP client on @effect/platform's HttpClient (undici, fetch, node:http),
+ * which carries HTTP/1.1 and no trailers: enough for Connect and gRPC-Web.
+ * @internal
+ */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { ConnectError } from "../../ConnectError.js"
+import type { ClientRequest, ClientResponse, HttpCall } from "../http.js"
+import { tooLarge } from "../http.js"
+import { collectBounded } from "../bytes.js"
+
+const transportError = (error: HttpClientError.HttpClientError): ConnectError =>
+  new ConnectError({
+    code: error._tag === "RequestError" && error.reason !== "Transport" ? "internal" : "unavailable",
+    message: error.message,
+    cause: error
+  })
+
+const toPlatformRequest = (request: ClientRequest): HttpClientRequest.HttpClientRequest => {
+  const contentType = request.headers["content-type"]
+  const body = request.body === undefined
+    ? HttpBody.empty
+    : request.body instanceof Uint8Array
+    ? HttpBody.uint8Array(request.body, contentType)
+    : HttpBody.stream(request.body, contentType)
+  return HttpClientRequest.make(request.method)(request.url, { headers: request.headers, body })
+}
+
+const readBytes = (response: HttpClientResponse.HttpClientResponse, maxBytes: number) => {
+  const declared = response.headers["content-length"]
+  if (declared !== undefined) {
+    const length = Number(declared)
+    if (length > maxBytes) {
+      return Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(length, maxBytes) }))
+    }
+    return Effect.mapBoth(response.arrayBuffer, { onFailure: transportError, onSuccess: (b) => new Uint8Array(b) })
+  }
+  return collectBounded(Stream.mapError(response.stream, transportError), maxBytes)
+}
+
+/** @internal */
+export const fromHttpClient = (client: HttpClient.HttpClient): HttpCall => {
+  const scoped = HttpClient.withScope(client)
+  return (request) =>
+    Effect.map(
+      Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError),
+      (response): ClientResponse => ({
+        status: response.status,
+        headers: response.headers,
+        body: Stream.mapError(response.stream, transportError),
+        bytes: (maxBytes) => readBytes(response, maxBytes)
+      })
+    )
+}

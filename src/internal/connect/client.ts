@@ -1,0 +1,241 @@
+/**
+ * The client side of the Connect protocol, on the universal HTTP model.
+ * @internal
+ */
+import type { DescMessage, DescMethodStreaming, DescMethodUnary } from "@bufbuild/protobuf"
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt"
+import * as Headers from "@effect/platform/Headers"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { fromHttpStatus } from "../../Code.js"
+import type { Compression } from "../../Compression.js"
+import { ConnectError } from "../../ConnectError.js"
+import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../../Transport.js"
+import { acceptEncodingValue, findCompression } from "../compression.js"
+import { decodeEnvelopes, encodeEnvelope, flagCompressed, flagEndStream } from "../envelope.js"
+import type { ClientResponse, HttpCall } from "../http.js"
+import { methodCodec } from "../methodCodec.js"
+import { type EndStream, endStreamFromJsonBytes, errorFromJsonBytes } from "./errorJson.js"
+import { encodeGetQuery } from "./get.js"
+import * as P from "./protocol.js"
+
+/** @internal */
+export interface ConnectClientConfig {
+  readonly baseUrl: string
+  readonly json: boolean
+  readonly sendCompression: Compression | undefined
+  readonly compressMinBytes: number
+  readonly acceptCompression: ReadonlyArray<Compression>
+  readonly useHttpGet: boolean
+  readonly readMaxBytes: number
+  readonly writeMaxBytes: number
+}
+
+const splitTrailers = (all: Headers.Headers): { headers: Headers.Headers; trailers: Headers.Headers } => {
+  const headers: Record<string, string> = {}
+  const trailers: Record<string, string> = {}
+  for (const name in all) {
+    if (name.startsWith(P.trailerPrefix)) trailers[name.slice(P.trailerPrefix.length)] = all[name]!
+    else headers[name] = all[name]!
+  }
+  return { headers: Headers.unsafeFromRecord(headers), trailers: Headers.unsafeFromRecord(trailers) }
+}
+
+const tooLargeToSend = (size: number, max: number) =>
+  new ConnectError({ code: "resource_exhausted", message: `message size ${size} is larger than configured writeMaxBytes ${max}` })
+
+/** @internal */
+export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig): Transport => {
+  const baseUrl = config.baseUrl.replace(/\/+$/, "")
+  const acceptEncoding = acceptEncodingValue(config.acceptCompression)
+
+  const requestHeaders = (stream: boolean, options: RequestOptions, get: boolean): Record<string, string> => {
+    const headers: Record<string, string> = { ...options.headers }
+    if (!get) headers[P.headerContentType] = P.contentType(stream, config.json)
+    headers[P.headerProtocolVersion] = P.protocolVersion
+    headers[P.headerUserAgent] ??= P.userAgent
+    if (options.timeoutMs !== undefined) headers[P.headerTimeout] = P.encodeTimeout(options.timeoutMs)
+    if (acceptEncoding !== "") {
+      headers[stream ? P.headerStreamAcceptEncoding : P.headerUnaryAcceptEncoding] = acceptEncoding
+    }
+    if (stream && config.sendCompression !== undefined) headers[P.headerStreamEncoding] = config.sendCompression.name
+    return headers
+  }
+
+  const responseCompression = (response: ClientResponse, header: string): Compression | undefined | ConnectError => {
+    const name = response.headers[header]
+    const compression = findCompression(config.acceptCompression, name)
+    return compression === null
+      ? new ConnectError({ code: "internal", message: `unsupported response encoding "${name}"`, metadata: response.headers })
+      : compression
+  }
+
+  const decompress = (compression: Compression | undefined, bytes: Uint8Array) =>
+    compression === undefined ? Effect.succeed(bytes) : compression.decompress(bytes, config.readMaxBytes)
+
+  const unaryError = (response: ClientResponse, compression: Compression | undefined) => {
+    const { headers, trailers } = splitTrailers(response.headers)
+    const metadata = Headers.merge(headers, trailers)
+    const fromStatus = new ConnectError({
+      code: fromHttpStatus(response.status),
+      message: `HTTP ${response.status}`,
+      metadata
+    })
+    const type = P.parseContentType(response.headers[P.headerContentType])
+    if (type === undefined || !type.json || type.stream) {
+      return Effect.fail(fromStatus)
+    }
+    return response.bytes(config.readMaxBytes).pipe(
+      Effect.flatMap((bytes) => decompress(compression, bytes)),
+      Effect.flatMap((bytes) => Effect.fail(errorFromJsonBytes(bytes, metadata, fromStatus.code) ?? fromStatus)),
+      Effect.catchAll(() => Effect.fail(fromStatus))
+    )
+  }
+
+  const unary = <I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    request: unknown,
+    options: RequestOptions
+  ) =>
+    Effect.scoped(Effect.suspend(() => {
+      const codec = methodCodec(method, config.json)
+      let body: Uint8Array
+      try {
+        body = codec.input.serialize(request)
+      } catch (e) {
+        return Effect.fail(e as ConnectError)
+      }
+      if (body.byteLength > config.writeMaxBytes) return Effect.fail(tooLargeToSend(body.byteLength, config.writeMaxBytes))
+      const compression = config.sendCompression !== undefined && body.byteLength >= config.compressMinBytes
+        ? config.sendCompression
+        : undefined
+      const get = config.useHttpGet && method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
+      const headers = requestHeaders(false, options, get)
+      const url = `${baseUrl}/${method.parent.typeName}/${method.name}`
+      const send = (payload: Uint8Array) => {
+        if (!get && compression !== undefined) headers[P.headerUnaryEncoding] = compression.name
+        return http(
+          get
+            ? { method: "GET", url: `${url}?${encodeGetQuery(payload, config.json, compression?.name)}`, headers: Headers.unsafeFromRecord(headers), body: undefined }
+            : { method: "POST", url, headers: Headers.unsafeFromRecord(headers), body: payload }
+        )
+      }
+      return (compression === undefined ? Effect.succeed(body) : compression.compress(body)).pipe(
+        Effect.flatMap(send),
+        Effect.flatMap((response): Effect.Effect<UnaryResponse<never>, ConnectError> => {
+          const encoding = responseCompression(response, P.headerUnaryEncoding)
+          if (encoding instanceof ConnectError) return Effect.fail(encoding)
+          if (response.status !== 200) return unaryError(response, encoding)
+          const type = P.parseContentType(response.headers[P.headerContentType])
+          if (type === undefined || type.stream || type.json !== config.json) {
+            return Effect.fail(new ConnectError({
+              code: "internal",
+              message: `unexpected response content type "${response.headers[P.headerContentType] ?? ""}"`,
+              metadata: response.headers
+            }))
+          }
+          return response.bytes(config.readMaxBytes).pipe(
+            Effect.flatMap((bytes) => decompress(encoding, bytes)),
+            Effect.flatMap((bytes) =>
+              Effect.try({
+                try: () => ({ message: codec.output.parse(bytes) as never, ...splitTrailers(response.headers) }),
+                catch: (e) => e as ConnectError
+              })
+            )
+          )
+        })
+      )
+    }))
+
+  const stream = <I extends DescMessage, O extends DescMessage>(
+    method: DescMethodStreaming<I, O>,
+    requests: Stream.Stream<unknown, ConnectError>,
+    options: RequestOptions
+  ) =>
+    Effect.gen(function*() {
+      const codec = methodCodec(method, config.json)
+      const send = config.sendCompression
+      const body = Stream.mapEffect(requests, (message) => {
+        let bytes: Uint8Array
+        try {
+          bytes = codec.input.serialize(message)
+        } catch (e) {
+          return Effect.fail(e as ConnectError)
+        }
+        if (bytes.byteLength > config.writeMaxBytes) return Effect.fail(tooLargeToSend(bytes.byteLength, config.writeMaxBytes))
+        if (send === undefined || bytes.byteLength < config.compressMinBytes) {
+          return Effect.succeed(encodeEnvelope(0, bytes))
+        }
+        return Effect.map(send.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
+      })
+      const response = yield* http({
+        method: "POST",
+        url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
+        headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),
+        body
+      })
+      if (response.status !== 200) {
+        return yield* unaryError(response, undefined)
+      }
+      const type = P.parseContentType(response.headers[P.headerContentType])
+      if (type === undefined || !type.stream || type.json !== config.json) {
+        return yield* Effect.fail(new ConnectError({
+          code: "internal",
+          message: `unexpected response content type "${response.headers[P.headerContentType] ?? ""}"`,
+          metadata: response.headers
+        }))
+      }
+      const encoding = responseCompression(response, P.headerStreamEncoding)
+      if (encoding instanceof ConnectError) return yield* Effect.fail(encoding)
+      const trailers = yield* Deferred.make<Headers.Headers>()
+      const messages = Stream.suspend(() => {
+        let end: EndStream | undefined
+        let failure: ConnectError | undefined
+        return response.body.pipe(
+          decodeEnvelopes(config.readMaxBytes),
+          Stream.mapEffect((envelope): Effect.Effect<Option.Option<never>, ConnectError> => {
+            if (end !== undefined) {
+              return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received data after end of stream" }))
+            }
+            let payload: Effect.Effect<Uint8Array, ConnectError> = Effect.succeed(envelope.data)
+            if ((envelope.flags & flagCompressed) !== 0) {
+              if (encoding === undefined) {
+                return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received compressed message without connect-content-encoding" }))
+              }
+              payload = encoding.decompress(envelope.data, config.readMaxBytes)
+            }
+            return Effect.flatMap(payload, (bytes) =>
+              Effect.try({
+                try: () => {
+                  if ((envelope.flags & flagEndStream) !== 0) {
+                    end = endStreamFromJsonBytes(bytes)
+                    return Option.none()
+                  }
+                  return Option.some(codec.output.parse(bytes) as never)
+                },
+                catch: (e) => e as ConnectError
+              }))
+          }),
+          Stream.filterMap((o) => o),
+          Stream.concat(Stream.suspend(() => {
+            if (end === undefined) {
+              return Stream.fail(new ConnectError({ code: "internal", message: "protocol error: missing end of stream message" }))
+            }
+            return end.error === undefined ? Stream.empty : Stream.fail(end.error)
+          })),
+          Stream.tapError((e) => Effect.sync(() => failure = e)),
+          Stream.ensuring(Effect.suspend(() => Deferred.succeed(trailers, end?.trailers ?? failure?.metadata ?? Headers.empty)))
+        )
+      })
+      const result: StreamResponse<never> = {
+        headers: response.headers,
+        messages,
+        trailers: Deferred.await(trailers)
+      }
+      return result
+    })
+
+  return { unary, stream } as unknown as Transport
+}

@@ -1,0 +1,253 @@
+/**
+ * The server side of the Connect protocol, on the universal HTTP model.
+ * @internal
+ */
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt"
+import * as Headers from "@effect/platform/Headers"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { toHttpStatus } from "../../Code.js"
+import type { Compression } from "../../Compression.js"
+import { ConnectError } from "../../ConnectError.js"
+import type { MethodImplementation } from "../../ConnectService.js"
+import { type Deadline, deadlineAfter, effectWithin, streamWithin } from "../deadline.js"
+import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
+import { decodeEnvelopes, encodeEnvelope, flagCompressed, flagEndStream } from "../envelope.js"
+import type { ServerRequest, ServerResponse } from "../http.js"
+import { methodCodec } from "../methodCodec.js"
+import { errorOfCause } from "../server/failure.js"
+import { HandlerContextImpl } from "../server/handlerContext.js"
+import { endStreamToJsonBytes, errorToJsonBytes } from "./errorJson.js"
+import { decodeGetQuery } from "./get.js"
+import * as P from "./protocol.js"
+
+/** @internal */
+export interface ServerConfig {
+  readonly readMaxBytes: number
+  readonly writeMaxBytes: number
+  readonly compressMinBytes: number
+  readonly acceptCompression: ReadonlyArray<Compression>
+}
+
+const plain = (status: number, headers: Record<string, string> = {}): Effect.Effect<ServerResponse> =>
+  Effect.succeed({ status, headers, body: undefined })
+
+/** @internal */
+export const unsupportedMediaType = (stream: boolean) =>
+  plain(415, { "accept-post": stream ? `${P.contentTypeStreamProto}, ${P.contentTypeStreamJson}` : `${P.contentTypeUnaryProto}, ${P.contentTypeUnaryJson}` })
+
+/** @internal */
+export const methodNotAllowed = (allow: string) => plain(405, { allow })
+
+/** A unary error response, with the handler's headers and trailers. @internal */
+export const unaryErrorResponse = (error: ConnectError, ctx: HandlerContextImpl | undefined): ServerResponse => {
+  const headers: Record<string, string> = {}
+  ctx?.writeHeaders(headers)
+  for (const name in error.metadata) headers[name] = error.metadata[name]!
+  ctx?.writeTrailers(headers, P.trailerPrefix)
+  headers[P.headerContentType] = P.contentTypeUnaryJson
+  return { status: toHttpStatus(error.code), headers, body: errorToJsonBytes(error) }
+}
+
+const unknownCompression = (name: string | undefined, available: ReadonlyArray<Compression>) =>
+  new ConnectError({
+    code: "unimplemented",
+    message: `unknown compression "${name}": supported encodings are ${acceptEncodingValue(available) || "identity"}`
+  })
+
+/** Checks shared by both kinds of call: protocol version, timeout and request compression. */
+const preamble = (
+  request: ServerRequest,
+  config: ServerConfig,
+  encodingName: string | undefined,
+  checkVersion: boolean
+): { timeoutMs: number | undefined; compression: Compression | undefined } | ConnectError => {
+  if (checkVersion) {
+    const version = request.headers[P.headerProtocolVersion]
+    if (version !== undefined && version !== P.protocolVersion) {
+      return new ConnectError({ code: "invalid_argument", message: `connect-protocol-version must be "1": got "${version}"` })
+    }
+  }
+  const timeoutMs = P.parseTimeout(request.headers[P.headerTimeout])
+  if (timeoutMs instanceof ConnectError) return timeoutMs
+  const compression = findCompression(config.acceptCompression, encodingName)
+  if (compression === null) return unknownCompression(encodingName, config.acceptCompression)
+  return { timeoutMs, compression }
+}
+
+const handlerDeadline = (timeoutMs: number | undefined): Deadline | undefined =>
+  timeoutMs === undefined ? undefined : deadlineAfter(timeoutMs, "the handler exceeded the client's timeout of")
+
+const handleUnary = (
+  impl: MethodImplementation,
+  request: ServerRequest,
+  config: ServerConfig
+): Effect.Effect<ServerResponse> => {
+  const get = request.method === "GET"
+  let json: boolean
+  let encodingName: string | undefined
+  let body: Effect.Effect<Uint8Array, ConnectError>
+  if (get) {
+    const query = decodeGetQuery(request.search)
+    if (query instanceof ConnectError) return Effect.succeed(unaryErrorResponse(query, undefined))
+    json = query.json
+    encodingName = query.compression
+    body = Effect.succeed(query.message)
+  } else {
+    const type = P.parseContentType(request.headers[P.headerContentType])
+    if (type === undefined || type.stream) return unsupportedMediaType(false)
+    json = type.json
+    encodingName = request.headers[P.headerUnaryEncoding]
+    body = request.bytes(config.readMaxBytes)
+  }
+  const checked = preamble(request, config, encodingName, !get)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, checked instanceof ConnectError ? undefined : checked.timeoutMs)
+  if (checked instanceof ConnectError) return Effect.succeed(unaryErrorResponse(checked, ctx))
+  const codec = methodCodec(impl.method, json)
+  const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerUnaryAcceptEncoding])
+  const requestCompression = checked.compression
+  const exchange = body.pipe(
+    Effect.flatMap((bytes) =>
+      requestCompression === undefined ? Effect.succeed(bytes) : requestCompression.decompress(bytes, config.readMaxBytes)
+    ),
+    Effect.flatMap((bytes) => {
+      try {
+        return impl.unary!(codec.input.parse(bytes), ctx)
+      } catch (e) {
+        return Effect.fail(e)
+      }
+    }),
+    Effect.flatMap((message): Effect.Effect<ServerResponse, ConnectError> => {
+      let bytes: Uint8Array
+      try {
+        bytes = codec.output.serialize(message)
+      } catch (e) {
+        return Effect.fail(e as ConnectError)
+      }
+      if (bytes.byteLength > config.writeMaxBytes) {
+        return Effect.fail(new ConnectError({ code: "resource_exhausted", message: `response message size ${bytes.byteLength} is larger than configured writeMaxBytes ${config.writeMaxBytes}` }))
+      }
+      const headers: Record<string, string> = {}
+      ctx.writeHeaders(headers)
+      ctx.writeTrailers(headers, P.trailerPrefix)
+      headers[P.headerContentType] = json ? P.contentTypeUnaryJson : P.contentTypeUnaryProto
+      if (responseCompression === undefined || bytes.byteLength < config.compressMinBytes) {
+        return Effect.succeed({ status: 200, headers, body: bytes })
+      }
+      headers[P.headerUnaryEncoding] = responseCompression.name
+      return Effect.map(responseCompression.compress(bytes), (compressed) => ({ status: 200, headers, body: compressed }))
+    })
+  )
+  return Effect.catchAllCause(effectWithin(exchange, handlerDeadline(checked.timeoutMs)), (cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.failCause(cause) as never
+      : Effect.map(errorOfCause(cause), (error) => unaryErrorResponse(error, ctx)))
+}
+
+/**
+ * Starts a streaming response once its first chunk is ready, so that the headers the handler
+ * set before its first message are the ones sent.
+ */
+const respondWhenReady = (
+  body: Stream.Stream<Uint8Array>,
+  headers: () => Record<string, string>
+): Effect.Effect<ServerResponse, never, Scope.Scope> =>
+  Effect.flatMap(Stream.toPull(body), (pull) =>
+    Effect.map(
+      Effect.catchAll(pull, () => Effect.succeed(Chunk.empty<Uint8Array>())),
+      (first): ServerResponse => ({
+        status: 200,
+        headers: headers(),
+        body: Stream.concat(Stream.fromChunk(first), Stream.repeatEffectChunkOption(pull))
+      })
+    ))
+
+const handleStream = (
+  impl: MethodImplementation,
+  request: ServerRequest,
+  config: ServerConfig
+): Effect.Effect<ServerResponse, never, Scope.Scope> => {
+  const type = P.parseContentType(request.headers[P.headerContentType])
+  if (type === undefined || !type.stream) return unsupportedMediaType(true)
+  const checked = preamble(request, config, request.headers[P.headerStreamEncoding], true)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, checked instanceof ConnectError ? undefined : checked.timeoutMs)
+  const codec = methodCodec(impl.method, type.json)
+  const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerStreamAcceptEncoding])
+  const endStream = (error: ConnectError | undefined) => {
+    const trailers: Record<string, string> = {}
+    ctx.writeTrailers(trailers, "")
+    return encodeEnvelope(flagEndStream, endStreamToJsonBytes(Headers.unsafeFromRecord(trailers), error))
+  }
+  let messages: Stream.Stream<Uint8Array, unknown>
+  if (checked instanceof ConnectError) {
+    messages = Stream.fail(checked)
+  } else {
+    const requestCompression = checked.compression
+    const requests = request.body.pipe(
+      decodeEnvelopes(config.readMaxBytes),
+      Stream.mapEffect((envelope) => {
+        if ((envelope.flags & flagEndStream) !== 0) {
+          return Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
+        }
+        let payload: Effect.Effect<Uint8Array, ConnectError> = Effect.succeed(envelope.data)
+        if ((envelope.flags & flagCompressed) !== 0) {
+          if (requestCompression === undefined) {
+            return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received compressed message without connect-content-encoding" }))
+          }
+          payload = requestCompression.decompress(envelope.data, config.readMaxBytes)
+        }
+        return Effect.flatMap(payload, (bytes) => Effect.try({ try: () => codec.input.parse(bytes), catch: (e) => e as ConnectError }))
+      })
+    )
+    const encoded = Stream.mapEffect(impl.streaming(requests, ctx), (message) => {
+      let bytes: Uint8Array
+      try {
+        bytes = codec.output.serialize(message)
+      } catch (e) {
+        return Effect.fail(e as ConnectError)
+      }
+      if (bytes.byteLength > config.writeMaxBytes) {
+        return Effect.fail(new ConnectError({ code: "resource_exhausted", message: `response message size ${bytes.byteLength} is larger than configured writeMaxBytes ${config.writeMaxBytes}` }))
+      }
+      if (responseCompression === undefined || bytes.byteLength < config.compressMinBytes) {
+        return Effect.succeed(encodeEnvelope(0, bytes))
+      }
+      return Effect.map(responseCompression.compress(bytes), (c) => encodeEnvelope(flagCompressed, c))
+    })
+    messages = streamWithin(encoded, handlerDeadline(checked.timeoutMs))
+  }
+  const body = messages.pipe(
+    Stream.concat(Stream.sync(() => endStream(undefined))),
+    Stream.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Stream.failCause(cause as Cause.Cause<never>)
+        : Stream.fromEffect(Effect.map(errorOfCause(cause), endStream))
+    )
+  )
+  return respondWhenReady(body, () => {
+    const headers: Record<string, string> = {}
+    ctx.writeHeaders(headers)
+    headers[P.headerContentType] = type.json ? P.contentTypeStreamJson : P.contentTypeStreamProto
+    if (responseCompression !== undefined) headers[P.headerStreamEncoding] = responseCompression.name
+    return headers
+  })
+}
+
+/** Serves one call of `impl` in the Connect protocol. @internal */
+export const handleConnect = (
+  impl: MethodImplementation,
+  request: ServerRequest,
+  config: ServerConfig
+): Effect.Effect<ServerResponse, never, Scope.Scope> => {
+  if (impl.method.methodKind === "unary") {
+    if (request.method === "POST") return handleUnary(impl, request, config)
+    const getAllowed = impl.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
+    if (request.method === "GET" && getAllowed) return handleUnary(impl, request, config)
+    return methodNotAllowed(getAllowed ? "GET, POST" : "POST")
+  }
+  if (request.method !== "POST") return methodNotAllowed("POST")
+  return handleStream(impl, request, config)
+}

@@ -1,0 +1,52 @@
+/**
+ * Timeouts of whole calls, on both sides: a unary exchange, or every message of a stream,
+ * must finish in time or fail with deadline_exceeded.
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { ConnectError } from "../ConnectError.js"
+
+/** @internal */
+export interface Deadline {
+  readonly timeoutMs: number
+  readonly at: number
+  readonly error: () => ConnectError
+}
+
+/** @internal */
+export const deadlineAfter = (timeoutMs: number, message: string): Deadline => ({
+  timeoutMs,
+  at: Date.now() + timeoutMs,
+  error: () => new ConnectError({ code: "deadline_exceeded", message: `${message} ${timeoutMs} ms` })
+})
+
+/** The deadline of a client call's timeout option. @internal */
+export const deadlineOf = (timeout: Duration.DurationInput | undefined): Deadline | undefined =>
+  timeout === undefined
+    ? undefined
+    : deadlineAfter(Duration.toMillis(Duration.decode(timeout)), "the call exceeded its timeout of")
+
+const remaining = (deadline: Deadline) => Math.max(0, deadline.at - Date.now())
+
+/** @internal */
+export const effectWithin = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  deadline: Deadline | undefined
+): Effect.Effect<A, E | ConnectError, R> =>
+  deadline === undefined
+    ? effect
+    : Effect.suspend(() => Effect.timeoutFail(effect, { duration: remaining(deadline), onTimeout: deadline.error }))
+
+/** @internal */
+export const streamWithin = <A, E, R>(
+  stream: Stream.Stream<A, E, R>,
+  deadline: Deadline | undefined
+): Stream.Stream<A, E | ConnectError, R> =>
+  deadline === undefined
+    ? stream
+    : Stream.interruptWhen(
+      stream,
+      Effect.suspend(() => Effect.zipRight(Effect.sleep(remaining(deadline)), Effect.fail(deadline.error())))
+    )

@@ -1,0 +1,59 @@
+/**
+ * The small universal HTTP model every protocol is written against, on both sides, so that
+ * HTTP libraries (node:http, @effect/platform, node:http2) plug in as thin adapters.
+ * @internal
+ */
+import type * as Headers from "@effect/platform/Headers"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { ConnectError } from "../ConnectError.js"
+
+/** @internal */
+export type Body = Uint8Array | Stream.Stream<Uint8Array, ConnectError>
+
+/** @internal */
+export interface ClientRequest {
+  readonly method: "GET" | "POST"
+  readonly url: string
+  readonly headers: Headers.Headers
+  readonly body: Body | undefined
+}
+
+/** @internal */
+export interface ClientResponse {
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly body: Stream.Stream<Uint8Array, ConnectError>
+  /** The whole body; fails with resource_exhausted past `maxBytes`. */
+  readonly bytes: (maxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
+}
+
+/** Sends a request; the exchange lives as long as the Scope (closing it aborts the request). @internal */
+export type HttpCall = (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError, Scope.Scope>
+
+/** @internal */
+export interface ServerRequest {
+  readonly method: string
+  readonly path: string
+  /** The query string, without the `?`. */
+  readonly search: string
+  readonly headers: Headers.Headers
+  readonly body: Stream.Stream<Uint8Array, ConnectError>
+  /** The whole body; fails with resource_exhausted past `maxBytes`. */
+  readonly bytes: (maxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
+}
+
+/** @internal */
+export interface ServerResponse {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: Uint8Array | Stream.Stream<Uint8Array> | undefined
+}
+
+/** Handles one exchange; the Scope stays open until the response body has been written. @internal */
+export type ServerHandler = (request: ServerRequest) => Effect.Effect<ServerResponse, never, Scope.Scope>
+
+/** @internal */
+export const tooLarge = (size: number | string, maxBytes: number) =>
+  `message size ${size} is larger than configured readMaxBytes ${maxBytes}`

@@ -1,0 +1,63 @@
+/**
+ * Message codecs: protobuf binary and protobuf JSON, for one message type.
+ * @internal
+ */
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf"
+import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf"
+import { ConnectError } from "../ConnectError.js"
+
+/** @internal */
+export interface Serialization<A> {
+  /** Throws a ConnectError (invalid_argument) on bytes that are not a valid message. */
+  readonly parse: (bytes: Uint8Array) => A
+  /** Throws a ConnectError (internal) on a message that cannot be encoded. */
+  readonly serialize: (message: unknown) => Uint8Array
+}
+
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder("utf-8", { fatal: true })
+
+const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** Accepts a message or its init shape, as protoc-gen-es users write them. @internal */
+export const toMessage = <Desc extends DescMessage>(schema: Desc, value: unknown): MessageShape<Desc> =>
+  create(schema, value as never)
+
+/** @internal */
+export const makeSerialization = <Desc extends DescMessage>(
+  schema: Desc,
+  json: boolean
+): Serialization<MessageShape<Desc>> =>
+  json
+    ? {
+      parse: (bytes) => {
+        try {
+          return fromJsonString(schema, textDecoder.decode(bytes), { ignoreUnknownFields: true })
+        } catch (e) {
+          throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from JSON: ${describe(e)}`, cause: e })
+        }
+      },
+      serialize: (message) => {
+        try {
+          return textEncoder.encode(toJsonString(schema, toMessage(schema, message)))
+        } catch (e) {
+          throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to JSON: ${describe(e)}`, cause: e })
+        }
+      }
+    }
+    : {
+      parse: (bytes) => {
+        try {
+          return fromBinary(schema, bytes)
+        } catch (e) {
+          throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from binary: ${describe(e)}`, cause: e })
+        }
+      },
+      serialize: (message) => {
+        try {
+          return toBinary(schema, toMessage(schema, message))
+        } catch (e) {
+          throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to binary: ${describe(e)}`, cause: e })
+        }
+      }
+    }

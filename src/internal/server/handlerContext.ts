@@ -1,0 +1,44 @@
+/**
+ * The HandlerContext of one call; response headers and trailers are created on first use.
+ * @internal
+ */
+import type { DescMethod, DescService } from "@bufbuild/protobuf"
+import type * as Headers from "@effect/platform/Headers"
+import * as Option from "effect/Option"
+import type { HandlerContext } from "../../ConnectService.js"
+
+/** @internal */
+export class HandlerContextImpl implements HandlerContext {
+  private headers: globalThis.Headers | undefined
+  private trailers: globalThis.Headers | undefined
+  readonly deadline: Option.Option<number>
+
+  constructor(
+    readonly method: DescMethod,
+    readonly requestHeaders: Headers.Headers,
+    timeoutMs: number | undefined
+  ) {
+    this.deadline = timeoutMs === undefined ? Option.none() : Option.some(Date.now() + timeoutMs)
+  }
+
+  get service(): DescService {
+    return this.method.parent
+  }
+
+  get responseHeaders(): globalThis.Headers {
+    return this.headers ??= new globalThis.Headers()
+  }
+
+  get responseTrailers(): globalThis.Headers {
+    return this.trailers ??= new globalThis.Headers()
+  }
+
+  /** Copies the response headers set by the handler into `target`, with an optional name prefix. */
+  writeHeaders(target: Record<string, string>): void {
+    this.headers?.forEach((value, name) => target[name] = value)
+  }
+
+  writeTrailers(target: Record<string, string>, prefix: string): void {
+    this.trailers?.forEach((value, name) => target[prefix + name] = value)
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The universal server model on node:http (and later node:http2): the fast path, with one
+ * fiber per request and nothing between the socket and the protocol.
+ * @internal
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+import type * as Http from "node:http"
+import { ConnectError } from "../../ConnectError.js"
+import { concatBytes } from "../bytes.js"
+import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
+import { tooLarge } from "../http.js"
+
+const aborted = (cause?: unknown) =>
+  new ConnectError({ code: "canceled", message: "the client closed the request", cause })
+
+const readBody = (req: Http.IncomingMessage, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> =>
+  Effect.async<Uint8Array, ConnectError>((resume) => {
+    const declared = req.headers["content-length"]
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      resume(Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(declared, maxBytes) })))
+      return
+    }
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength
+      if (size > maxBytes) {
+        cleanup()
+        resume(Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(size, maxBytes) })))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(concatBytes(chunks, size)))
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      resume(Effect.fail(aborted(error)))
+    }
+    const cleanup = () => {
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      req.off("aborted", onError)
+    }
+    req.on("data", onData)
+    req.on("end", onEnd)
+    req.on("error", onError)
+    req.on("aborted", onError)
+    return Effect.sync(cleanup)
+  })
+
+const toHeaders = (raw: Http.IncomingHttpHeaders): Headers.Headers => {
+  const out: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]
+    if (value !== undefined) out[name] = typeof value === "string" ? value : value.join(", ")
+  }
+  return Headers.unsafeFromRecord(out)
+}
+
+/** @internal */
+export const toServerRequest = (req: Http.IncomingMessage): ServerRequest => {
+  const url = req.url ?? "/"
+  const query = url.indexOf("?")
+  return {
+    method: req.method ?? "GET",
+    path: query === -1 ? url : url.slice(0, query),
+    search: query === -1 ? "" : url.slice(query + 1),
+    headers: toHeaders(req.headers),
+    body: Stream.fromAsyncIterable(req as AsyncIterable<Uint8Array>, aborted),
+    bytes: (maxBytes) => readBody(req, maxBytes)
+  }
+}
+
+const waitForDrain = (res: Http.ServerResponse) =>
+  Effect.async<void>((resume) => {
+    const done = () => {
+      res.off("drain", done)
+      res.off("close", done)
+      resume(Effect.void)
+    }
+    res.on("drain", done)
+    res.on("close", done)
+    return Effect.sync(() => {
+      res.off("drain", done)
+      res.off("close", done)
+    })
+  })
+
+const writeResponse = (res: Http.ServerResponse, response: ServerResponse): Effect.Effect<void> => {
+  res.writeHead(response.status, response.headers)
+  const body = response.body
+  if (body === undefined || body instanceof Uint8Array) {
+    res.end(body)
+    return Effect.void
+  }
+  return body.pipe(
+    Stream.runForEach((chunk) => (res.write(chunk) ? Effect.void : waitForDrain(res))),
+    Effect.onExit((exit) => Effect.sync(() => (Exit.isSuccess(exit) ? res.end() : res.destroy())))
+  )
+}
+
+/**
+ * A node:http request listener serving `handler`, forking one fiber per request with
+ * `runFork`; a client that goes away interrupts its fiber.
+ * @internal
+ */
+export const nodeListener = (
+  handler: ServerHandler,
+  runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+) =>
+(req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(res, response))))
+  res.on("close", () => {
+    if (!res.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+  })
+}
