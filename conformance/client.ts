@@ -1,0 +1,50 @@
+/**
+ * The client-under-test: reads size-delimited ClientCompatRequests from stdin, makes each RPC
+ * with the library's client (all of them concurrently, since the runner sends every case at
+ * once and waits a limited time for each), and writes size-delimited ClientCompatResponses.
+ *
+ * Run by the conformance runner: `node --import tsx conformance/client.ts`.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Stream from "effect/Stream"
+import {
+  type ClientCompatRequest,
+  ClientCompatRequestSchema,
+  type ClientCompatResponse,
+  ClientCompatResponseSchema
+} from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
+import { invoke } from "./invoke.js"
+import { readFrames, writeFrame } from "./stdio.js"
+import { makeTransports } from "./transports.js"
+
+const respond = (response: ClientCompatResponse) => writeFrame(toBinary(ClientCompatResponseSchema, response))
+
+const errorResponse = (request: ClientCompatRequest, message: string) =>
+  create(ClientCompatResponseSchema, { testName: request.testName, result: { case: "error", value: { message } } })
+
+const main = Effect.gen(function*() {
+  const transportFor = yield* makeTransports
+  const running = yield* FiberSet.make()
+  yield* Stream.runForEach(readFrames, (frame) =>
+    Effect.gen(function*() {
+      const request = fromBinary(ClientCompatRequestSchema, frame)
+      // Transports are looked up here, one request at a time, so that each is built once.
+      const transport = yield* Effect.either(transportFor(request))
+      const outcome = Effect.flatMap(transport, (t) => invoke(request, t)).pipe(
+        Effect.match({
+          onFailure: (unsupported) => errorResponse(request, unsupported.message),
+          onSuccess: (result) =>
+            create(ClientCompatResponseSchema, { testName: request.testName, result: { case: "response", value: result } })
+        }),
+        Effect.flatMap(respond)
+      )
+      yield* FiberSet.run(running, outcome)
+    }))
+  yield* FiberSet.awaitEmpty(running)
+})
+
+main.pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici), NodeRuntime.runMain)

@@ -1,0 +1,72 @@
+// Runs the Connect conformance suite (connectrpc.com/conformance) against connect-effect.
+//
+//   node conformance/run.mjs [all|client|server|generate] [runner flags...]
+//
+// Installs the runner with `go install` into .conformance/bin (once), generates the
+// conformance protos with protoc-gen-es into conformance/gen (each time: it takes a moment),
+// then runs the client-under-test and/or the server-under-test. Runner flags such as
+// `--run <pattern> -v --trace` are passed through. Exits non-zero if any mode fails.
+import { execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdirSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const version = "v1.0.5"
+const module = "connectrpc.com/conformance"
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, "..")
+const bin = join(root, ".conformance", "bin")
+const runner = join(bin, "connectconformance")
+
+const go = (args, options = {}) => execFileSync("go", args, { encoding: "utf8", ...options })
+
+/** Installs the runner unless the installed one is already this version. */
+const installRunner = () => {
+  if (existsSync(runner) && execFileSync(runner, ["--version"], { encoding: "utf8" }).includes(version)) return
+  mkdirSync(bin, { recursive: true })
+  console.error(`installing connectconformance ${version} into ${bin}`)
+  go(["install", `${module}/cmd/connectconformance@${version}`], { env: { ...process.env, GOBIN: bin }, stdio: "inherit" })
+}
+
+/** Generates TypeScript for the conformance protos of the same module version into conformance/gen. */
+const generate = () => {
+  const { Dir } = JSON.parse(go(["mod", "download", "-json", `${module}@${version}`]))
+  rmSync(join(here, "gen"), { recursive: true, force: true })
+  execFileSync(join(root, "node_modules", ".bin", "buf"), ["generate", join(Dir, "proto"), "--template", "buf.gen.yaml"], {
+    cwd: here,
+    stdio: "inherit"
+  })
+}
+
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
+const program = (file) => [process.execPath, `--import=${tsx}`, join(here, file)]
+
+/** Runs the runner in one mode, echoing its output; resolves to its exit code and totals line. */
+const runMode = (mode, flags) =>
+  new Promise((resolve) => {
+    const args = ["--mode", mode, "--conf", join(here, "config.yaml"), ...flags, "--", ...program(`${mode}.ts`)]
+    const child = spawn(runner, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+    let output = ""
+    child.stdout.on("data", (chunk) => {
+      output += chunk
+      process.stdout.write(chunk)
+    })
+    child.on("close", (code) => {
+      const totals = /Total cases: \d+\n.*/.exec(output)?.[0].replace("\n", ", ") ?? "no totals printed"
+      resolve({ mode, code: code ?? 1, totals })
+    })
+  })
+
+const [command = "all", ...flags] = process.argv.slice(2)
+const modes = { all: ["client", "server"], client: ["client"], server: ["server"], generate: [] }[command]
+if (modes === undefined) {
+  console.error(`unknown command ${command}: expected all, client, server or generate`)
+  process.exit(2)
+}
+if (modes.length > 0) installRunner()
+generate()
+const results = []
+for (const mode of modes) results.push(await runMode(mode, flags))
+for (const { mode, code, totals } of results) console.log(`conformance ${mode} mode: ${totals} (exit ${code})`)
+process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0

@@ -1,0 +1,70 @@
+/**
+ * The client-under-test's transports: one ConnectTransport per distinct configuration
+ * (server address, codec, compression, receive limit, GET), built on first use.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { Compression, ConnectTransport, Transport } from "../src/index.js"
+import type { ClientCompatRequest } from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
+import {
+  Codec,
+  Compression as ProtoCompression,
+  HTTPVersion,
+  Protocol
+} from "./gen/connectrpc/conformance/v1/config_pb.js"
+import { UnsupportedRequest } from "./invoke.js"
+
+const compressions: ReadonlyMap<ProtoCompression, Compression.Compression | undefined> = new Map([
+  [ProtoCompression.UNSPECIFIED, undefined],
+  [ProtoCompression.IDENTITY, undefined],
+  [ProtoCompression.GZIP, Compression.gzip],
+  [ProtoCompression.BR, Compression.brotli]
+])
+
+const unsupported = (what: string) => Effect.fail(new UnsupportedRequest({ message: `unsupported ${what}` }))
+
+/** The transport options a request asks for, or why they cannot be had. */
+const optionsOf = (request: ClientCompatRequest): Effect.Effect<ConnectTransport.Options, UnsupportedRequest> => {
+  if (request.protocol !== Protocol.CONNECT) return unsupported(`protocol ${Protocol[request.protocol]}`)
+  if (request.httpVersion !== HTTPVersion.HTTP_VERSION_1) return unsupported(`HTTP version ${HTTPVersion[request.httpVersion]}`)
+  if (request.serverTlsCert.byteLength > 0) return unsupported("TLS")
+  if (request.codec !== Codec.PROTO && request.codec !== Codec.JSON) return unsupported(`codec ${Codec[request.codec]}`)
+  if (!compressions.has(request.compression)) return unsupported(`compression ${ProtoCompression[request.compression]}`)
+  const sendCompression = compressions.get(request.compression)
+  return Effect.succeed({
+    baseUrl: `http://${request.host}:${request.port}`,
+    codec: request.codec === Codec.JSON ? "json" : "binary",
+    // The reference server checks that every request uses the case's compression.
+    compressMinBytes: 0,
+    useHttpGet: request.useGetHttpMethod,
+    ...(sendCompression === undefined ? {} : { sendCompression }),
+    ...(request.messageReceiveLimit === 0 ? {} : { readMaxBytes: request.messageReceiveLimit })
+  })
+}
+
+/**
+ * A function from a request to the transport it needs; transports live as long as the scope.
+ */
+export const makeTransports: Effect.Effect<
+  (request: ClientCompatRequest) => Effect.Effect<Transport.Transport, UnsupportedRequest>,
+  never,
+  HttpClient.HttpClient | Scope.Scope
+> = Effect.gen(function*() {
+  const scope = yield* Effect.scope
+  const http = yield* HttpClient.HttpClient
+  const cache = new Map<string, Transport.Transport>()
+  return (request) =>
+    Effect.flatMap(optionsOf(request), (options) => {
+      const key = JSON.stringify({ ...options, sendCompression: options.sendCompression?.name })
+      const cached = cache.get(key)
+      if (cached !== undefined) return Effect.succeed(cached)
+      return Layer.buildWithScope(ConnectTransport.layer(options), scope).pipe(
+        Effect.map((context) => Context.get(context, Transport.Transport)),
+        Effect.tap((transport) => cache.set(key, transport)),
+        Effect.provideService(HttpClient.HttpClient, http)
+      )
+    })
+})
