@@ -167,7 +167,7 @@ type AnyFunction = (...args: ReadonlyArray<never>) => unknown
  * @since 0.1.0
  * @category layers
  */
-export const toLayer = <S extends DescService, const H extends Handlers<S, any>>(
+export const toLayer = <S extends DescService, const H extends Handlers<S, unknown>>(
   service: S,
   handlers: H
 ): Layer.Layer<Registered<S>, never, HandlersContext<H>> =>
