@@ -3,7 +3,7 @@ import eslint from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "**/gen/**", ".conformance/**", ".doccheck/**"] },
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/gen/**", ".conformance/**", "examples/eliza/doccheck_*"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

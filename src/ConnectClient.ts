@@ -17,13 +17,13 @@ import type {
   MessageShape
 } from "@bufbuild/protobuf"
 import * as Headers from "@effect/platform/Headers"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "./ConnectError.js"
 import { deadlineOf, effectWithin, streamWithin } from "./internal/deadline.js"
+import { exactlyOne } from "./internal/exactlyOne.js"
 import * as Transport from "./Transport.js"
 
 /**
@@ -133,15 +133,6 @@ const requestStream = <E>(requests: Requests<DescMessage, E>) => {
   return { stream, restore }
 }
 
-const exactlyOne = <A>(messages: Stream.Stream<A, ConnectError>) =>
-  Effect.flatMap(Stream.runCollect(Stream.take(messages, 2)), (chunk) =>
-    Chunk.size(chunk) === 1
-      ? Effect.succeed(Chunk.unsafeHead(chunk))
-      : Effect.fail(new ConnectError({
-        code: "unimplemented",
-        message: `protocol error: expected 1 response message, got ${Chunk.size(chunk) === 0 ? "none" : "more"}`
-      })))
-
 const unaryMethod = (transport: Transport.Transport, method: DescMethodUnary): UnaryMethod<DescMessage, DescMessage> => {
   const withResponse = (request: unknown, options?: Transport.CallOptions) => {
     const deadline = deadlineOf(options?.timeout)
@@ -192,7 +183,7 @@ const clientStreamingMethod = (transport: Transport.Transport, method: DescMetho
   const open = streamWithResponse(transport, method)
   const withResponse = <E>(requests: Requests<DescMessage, E>, options?: Transport.CallOptions) =>
     Effect.scoped(Effect.flatMap(open(requests, options), (response) =>
-      Effect.flatMap(exactlyOne(response.messages as Stream.Stream<unknown, ConnectError>), (message) =>
+      Effect.flatMap(exactlyOne(response.messages as Stream.Stream<unknown, ConnectError>, "response"), (message) =>
         Effect.map(response.trailers, (trailers) => ({ message, headers: response.headers, trailers })))))
   return Object.assign(
     <E>(requests: Requests<DescMessage, E>, options?: Transport.CallOptions) =>
