@@ -78,6 +78,7 @@ export class EnvelopeReader {
   }
 
   private take(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0) // a zero-length message: there may be no chunk to slice
     const first = this.chunks[0]!
     if (first.byteLength >= n) {
       const taken = first.subarray(0, n)
