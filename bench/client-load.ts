@@ -1,0 +1,39 @@
+// Client calls/s: --concurrency loops of unary Say (binary codec) against --url, each calling
+// back to back until a deadline, with our client or connect-node's. A warm-up of a quarter of
+// --seconds runs first on the same client and is not counted.
+// Prints one JSON line: { "calls": n, "failures": n, "seconds": s }.
+import { parseArgs } from "node:util"
+
+export interface Counts {
+  calls: number
+  failures: number
+}
+
+/** Runs `concurrency` call loops until the `until` timestamp (ms) and counts the outcomes. */
+export type Phase = (concurrency: number, until: number) => Promise<Counts>
+
+const impls = {
+  "connect-effect": () => import("./clients/connect-effect.js"),
+  "connect-node": () => import("./clients/connect-node.js")
+} as const
+
+const { values } = parseArgs({
+  options: {
+    impl: { type: "string" },
+    url: { type: "string" },
+    concurrency: { type: "string", default: "16" },
+    seconds: { type: "string", default: "5" }
+  }
+})
+const impl = values.impl
+if (impl === undefined || !(impl in impls) || values.url === undefined) {
+  console.error("usage: client-load.ts --impl connect-effect|connect-node --url U [--concurrency K] [--seconds T]")
+  process.exit(2)
+}
+const concurrency = Number(values.concurrency)
+const seconds = Number(values.seconds)
+const phase = await (await impls[impl as keyof typeof impls]()).makePhase(values.url)
+await phase(concurrency, Date.now() + seconds * 250)
+const counts = await phase(concurrency, Date.now() + seconds * 1000)
+console.log(JSON.stringify({ ...counts, seconds }))
+process.exit(0)

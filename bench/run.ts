@@ -1,0 +1,160 @@
+// `npm run bench [-- --quick] [-- --rounds R --seconds S --concurrency C --impls a,b,c]`
+// Side-by-side benchmark of connect-effect, connect-node and a raw node:http ceiling; see
+// docs/benchmarks.md for the method. Progress goes to stderr, the Markdown report to stdout.
+import { execFileSync } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, loadavg, tmpdir, totalmem } from "node:os"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { ensureH2load, h2load } from "./h2load.js"
+import { checkServer } from "./check.js"
+import { clientCallsPerSecond, type Server, type ServerImpl, startServer } from "./processes.js"
+import { Report } from "./report.js"
+import { introducePath, parseIntroduce, requestBodies, sayPath } from "./workload.js"
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    concurrency: { type: "string", default: "16" },
+    impls: { type: "string", default: "connect-effect,connect-node,raw" },
+    introduce: { type: "string", default: "100x1024" }
+  }
+})
+const rounds = Number(args.rounds ?? (args.quick ? 1 : 3))
+const seconds = Number(args.seconds ?? (args.quick ? 2 : 5))
+const warmUp = Math.max(1, seconds / 5)
+const connections = Number(args.concurrency)
+const rssCounts = args.quick ? [5_000, 50_000] : [20_000, 200_000]
+const impls = args.impls.split(",") as Array<ServerImpl>
+const introduceName = args.introduce
+const root = join(import.meta.dirname, "..")
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`)
+
+const loadAtStart = loadavg()[0]!
+ensureH2load()
+if (!existsSync(join(root, "examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.ts"))) {
+  execFileSync(process.execPath, [join(root, "scripts/generate.mjs")], { stdio: "inherit" })
+}
+const dir = mkdtempSync(join(tmpdir(), "connect-effect-bench-"))
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }))
+const bodies = requestBodies(introduceName)
+const files = { sayBinary: join(dir, "say.binpb"), sayJson: join(dir, "say.json"), introduce: join(dir, "introduce.bin") }
+for (const key of ["sayBinary", "sayJson", "introduce"] as const) writeFileSync(files[key], bodies[key])
+
+const report = new Report()
+const sayMetric = (codec: string) => `Say ${codec}, req/s`
+const introduceMetric = `Introduce ${introduceName}, messages/s`
+const clientMetric = `client calls/s (Say binary, ${impls.includes("raw") ? "raw" : "connect-node"} server)`
+const rssLabels = rssCounts.map((n) => `${n / 1000}k`)
+const rssGrowthMetric = `RSS growth ${rssLabels[0]} → ${rssLabels[1]}, %`
+/** Round r visits the servers in an order rotated by r, so no server always goes first. */
+const rotated = <A>(items: ReadonlyArray<A>, r: number): Array<A> =>
+  items.map((_, i) => items[(i + r) % items.length]!)
+
+const servers = new Map<ServerImpl, Server>()
+for (const impl of impls) {
+  const server = await startServer(impl)
+  await checkServer(server.url, introduceName)
+  servers.set(impl, server)
+  log(`${impl} server pid ${server.pid} at ${server.url}: answers checked`)
+}
+
+const unary = [
+  { name: "binary", file: files.sayBinary, contentType: "application/proto" },
+  { name: "JSON", file: files.sayJson, contentType: "application/json" }
+]
+for (const codec of unary) {
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of rotated(impls, r)) {
+      const result = await h2load({
+        url: servers.get(impl)!.url + sayPath,
+        bodyFile: codec.file,
+        contentType: codec.contentType,
+        connections,
+        amount: { seconds, warmUp },
+        logFile: join(dir, "latency.log")
+      })
+      report.add(sayMetric(codec.name), impl, result.perSecond)
+      report.add(`Say ${codec.name}, p50 ms`, impl, result.p50Ms!, 2)
+      report.add(`Say ${codec.name}, p99 ms`, impl, result.p99Ms!, 2)
+      log(`round ${r + 1} Say ${codec.name} ${impl}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`)
+    }
+  }
+}
+
+const { count } = parseIntroduce(introduceName)
+for (let r = 0; r < rounds; r++) {
+  for (const impl of rotated(impls, r)) {
+    const result = await h2load({
+      url: servers.get(impl)!.url + introducePath,
+      bodyFile: files.introduce,
+      contentType: "application/connect+proto",
+      connections,
+      amount: { seconds, warmUp }
+    })
+    // Every 2xx response is a complete stream of `count` messages (the answers were checked above).
+    report.add(introduceMetric, impl, result.perSecond * count)
+    log(`round ${r + 1} Introduce ${impl}: ${(result.perSecond * count).toFixed(0)} messages/s`)
+  }
+}
+
+const clientTarget = servers.get("raw") ?? servers.get("connect-node")
+if (clientTarget !== undefined) {
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of rotated(["connect-effect", "connect-node"] as const, r)) {
+      if (!impls.includes(impl)) continue
+      const perSecond = await clientCallsPerSecond(impl, clientTarget.url, connections, seconds)
+      report.add(clientMetric, impl, perSecond)
+      log(`round ${r + 1} client ${impl}: ${perSecond.toFixed(0)} calls/s`)
+    }
+  }
+}
+
+for (const server of servers.values()) server.stop()
+for (const impl of impls) {
+  const server = await startServer(impl)
+  let sent = 0
+  const rss: Array<number> = []
+  for (const target of rssCounts) {
+    await h2load({
+      url: server.url + sayPath,
+      bodyFile: files.sayBinary,
+      contentType: "application/proto",
+      connections,
+      amount: { requests: target - sent }
+    })
+    sent = target
+    rss.push(server.rssMiB())
+    report.add(`RSS after ${target / 1000}k Say, MiB`, impl, rss.at(-1)!, 1)
+  }
+  report.add(rssGrowthMetric, impl, (rss[1]! / rss[0]! - 1) * 100, 1)
+  log(`RSS ${impl}: ${rss.map((x) => x.toFixed(1)).join(" → ")} MiB`)
+  server.stop()
+}
+
+const h2loadVersion = execFileSync("h2load", ["--version"], { encoding: "utf8" }).trim()
+console.log(
+  `${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · ` +
+    `Node ${process.version} · ${h2loadVersion}\n` +
+    `HTTP/1.1, ${connections} connections, ${rounds} round(s) of ${seconds}s (+${warmUp}s warm-up) per server · ` +
+    `load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine skews results)\n`
+)
+console.log(report.table())
+console.log("\nTargets (connect-effect):")
+const targets: Array<{ metric: string; label: string; pass: (effectOverNode: number) => boolean }> = [
+  ...unary.map((codec) => ({ metric: sayMetric(codec.name), label: ">= 1.2 x connect-node", pass: (x: number) => x >= 1.2 })),
+  { metric: introduceMetric, label: ">= connect-node", pass: (x) => x >= 1 },
+  { metric: clientMetric, label: ">= connect-node", pass: (x) => x >= 1 }
+]
+for (const { metric, label, pass } of targets) {
+  const ratio = report.ratio(metric, "connect-effect", "connect-node")
+  console.log(`- ${metric} ${label}: ${ratio === undefined ? "not measured" : `${ratio.toFixed(2)} x, ${pass(ratio) ? "PASS" : "FAIL"}`}`)
+}
+const growth = report.median(rssGrowthMetric, "connect-effect")
+console.log(
+  `- RSS after ${rssLabels[1]} within 10% of after ${rssLabels[0]}: ` +
+    (growth === undefined ? "not measured" : `${growth.toFixed(1)} %, ${Math.abs(growth) <= 10 ? "PASS" : "FAIL"}`)
+)
+process.exit(0)
