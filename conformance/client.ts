@@ -7,7 +7,6 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Stream from "effect/Stream"
@@ -18,6 +17,7 @@ import {
   ClientCompatResponseSchema
 } from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
 import { invoke } from "./invoke.js"
+import { runMain } from "./runtime.js"
 import { readFrames, writeFrame } from "./stdio.js"
 import { makeTransports } from "./transports.js"
 
@@ -47,4 +47,4 @@ const main = Effect.gen(function*() {
   yield* FiberSet.awaitEmpty(running)
 })
 
-main.pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici), NodeRuntime.runMain)
+runMain(main.pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)))

@@ -17,9 +17,12 @@ export const toProtoHeaders = (headers: Headers.Headers | globalThis.Headers): A
   return entries.map(([name, value]) => create(HeaderSchema, { name, value: [value] }))
 }
 
-/** Request headers to send, repeated names kept as repeated values. */
-export const toHeadersInput = (headers: ReadonlyArray<Header>): Headers.Input =>
-  headers.map((header) => header.value.map((value) => [header.name, value] as const)).flat()
+/** Request headers to send; the values of a repeated name are all kept (joined with ", " on the wire). */
+export const toHeadersInput = (headers: ReadonlyArray<Header>): Headers.Input => {
+  const input: Record<string, Array<string>> = {}
+  for (const header of headers) (input[header.name.toLowerCase()] ??= []).push(...header.value)
+  return input
+}
 
 /** Appends every value of `headers` to `target` (a handler's response headers or trailers). */
 export const appendHeaders = (target: globalThis.Headers, headers: ReadonlyArray<Header>): void => {

@@ -6,7 +6,6 @@
  * Run by the conformance runner: `node --import tsx conformance/server.ts`.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -20,6 +19,7 @@ import {
   ServerCompatResponseSchema
 } from "./gen/connectrpc/conformance/v1/server_compat_pb.js"
 import { ConformanceLive } from "./service.js"
+import { runMain } from "./runtime.js"
 import { readFrames, writeFrame } from "./stdio.js"
 
 const serverLayer = (request: ServerCompatRequest) =>
@@ -51,4 +51,4 @@ const main = Effect.gen(function*() {
   }).pipe(Effect.provide(serverLayer(request)))
 })
 
-main.pipe(Effect.orDie, NodeRuntime.runMain)
+runMain(main)
