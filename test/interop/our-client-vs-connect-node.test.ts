@@ -1,0 +1,565 @@
+/**
+ * Interop: our ConnectClient (ConnectTransport on NodeHttpClient's undici) against
+ * @connectrpc/connect-node serving TestService, for every RPC kind and both codecs, with
+ * compression, errors with details, headers and trailers, timeouts, Connect GET and size limits.
+ * What goes over the wire is checked through a recording proxy where it matters.
+ */
+import { create, type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
+import { NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, layer } from "@effect/vitest"
+import { Compression, ConnectClient, ConnectError, ConnectTransport, Transport } from "connect-effect"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as zlib from "node:zlib"
+import { EchoRequestSchema, ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
+import { MissingService } from "../support/missingService.js"
+import { bytesOf, envelopesOf, type Exchange, recordingProxy } from "../support/recordingProxy.js"
+import { connectNodeBridged } from "../support/h2Bridge.js"
+import { connectNodeServer } from "../support/servers.js"
+
+/** connect-node on node:http (HTTP/1.1), and on node:http2 behind an HTTP/1.1 bridge (for bidi). */
+class NodeUrl extends Context.Tag("test/interop/NodeUrl")<NodeUrl, { readonly h1: string; readonly h2: string }>() {}
+
+const NodeServerLive = Layer.scoped(
+  NodeUrl,
+  Effect.all({ h1: connectNodeServer(), h2: connectNodeBridged() })
+)
+
+/**
+ * How the call reaches connect-node: over HTTP/1.1, or over HTTP/2 through the bridge, which
+ * bidi calls need (connect-node answers 505 to a bidi call over HTTP/1.1).
+ */
+type Via = "h1" | "h2"
+
+type ClientOptions = Omit<ConnectTransport.Options, "baseUrl">
+
+/** A client of `service` at `baseUrl`, its HTTP client owned by the Scope. */
+const clientOf = <S extends DescService>(service: S, baseUrl: string, options: ClientOptions = {}) =>
+  Effect.map(
+    Layer.build(ConnectTransport.layer({ baseUrl, ...options }).pipe(Layer.provide(NodeHttpClient.layerUndici))),
+    (context) => ConnectClient.makeWith(service, Context.get(context, Transport.Transport))
+  )
+
+/** A TestService client of the shared connect-node server. */
+const client = (options: ClientOptions = {}, via: Via = "h1") =>
+  Effect.flatMap(NodeUrl, (urls) => clientOf(TestService, urls[via], options))
+
+/** A TestService client going through a recording proxy to the shared connect-node server. */
+const proxiedClient = (options: ClientOptions = {}, via: Via = "h1") =>
+  Effect.gen(function*() {
+    const proxy = yield* recordingProxy((yield* NodeUrl)[via])
+    return { client: yield* clientOf(TestService, proxy.url, options), exchanges: proxy.exchanges }
+  })
+
+/** Runs a stream to its end, keeping the messages received before it failed; fails if it does not fail. */
+const collectUntilFailure = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.gen(function*() {
+    const received: Array<A> = []
+    const error = yield* Effect.flip(Stream.runForEach(stream, (a) => Effect.sync(() => received.push(a))))
+    return { received, error }
+  })
+
+const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
+
+const expectError = (
+  error: unknown,
+  code: string,
+  text: string
+) => {
+  expect(ConnectError.isConnectError(error)).toBe(true)
+  const e = error as ConnectError.ConnectError
+  expect(e.code).toBe(code)
+  expect(e.message).toBe(`failed: ${text}`)
+  const details = ConnectError.findDetails(e, ErrorDetailSchema)
+  expect(details.map((d) => ({ reason: d.reason, attempt: d.attempt }))).toEqual([{ reason: text, attempt: 1 }])
+}
+
+/** Bytes fields may come as Buffers (views of what was read): compare contents only. */
+const expectBytes = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) =>
+  expect(actual.map((a) => Array.from(a))).toEqual(expected.map((e) => Array.from(e)))
+
+const payloadOf = (size: number, index: number) => new Uint8Array(size).fill(index % 256)
+
+const repetitive = (size: number) => new Uint8Array(size).map((_, i) => i % 7)
+
+const decompressorOf = (name: string) => (name === "gzip" ? zlib.gunzipSync : zlib.brotliDecompressSync)
+
+const only = (exchanges: ReadonlyArray<Exchange>): Exchange => {
+  expect(exchanges).toHaveLength(1)
+  return exchanges[0]!
+}
+
+const codecs = [
+  { codec: "binary" as const, unaryType: "application/proto", streamType: "application/connect+proto" },
+  { codec: "json" as const, unaryType: "application/json", streamType: "application/connect+json" }
+]
+
+/** Decodes a request message as it went over the wire with the given codec. */
+const decodeRequest = (codec: "binary" | "json", bytes: Uint8Array) =>
+  codec === "binary"
+    ? fromBinary(EchoRequestSchema, bytes)
+    : fromJson(EchoRequestSchema, JSON.parse(new TextDecoder().decode(bytes)))
+
+describe("our client against connect-node", () => {
+  layer(NodeServerLive, { excludeTestServices: true })((it) => {
+    describe.each(codecs)("codec $codec", ({ codec, streamType, unaryType }) => {
+      describe("the four kinds of call", () => {
+        it.scoped("unary", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec })
+            const res = yield* client.echo({ text: "hello", payload: new Uint8Array([1, 2, 3]) })
+            expect(res.text).toBe("hello")
+            expectBytes([res.payload], [new Uint8Array([1, 2, 3])])
+            const exchange = only(exchanges)
+            expect(exchange.method).toBe("POST")
+            expect(exchange.url).toBe("/connecteffect.test.v1.TestService/Echo")
+            expect(exchange.requestHeaders["content-type"]).toBe(unaryType)
+            expect(exchange.requestHeaders["connect-protocol-version"]).toBe("1")
+            expect(decodeRequest(codec, bytesOf(exchange.requestBody)).text).toBe("hello")
+          }))
+
+        it.scoped("server stream", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec })
+            const messages = yield* collect(client.serverStream({ text: "s", count: 3, size: 4 }))
+            expect(messages.map((m) => m.text)).toEqual(["s 0", "s 1", "s 2"])
+            expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(4, i)))
+            expect(only(exchanges).requestHeaders["content-type"]).toBe(streamType)
+          }))
+
+        it.scoped("server stream with no messages", () =>
+          Effect.gen(function*() {
+            const messages = yield* collect((yield* client({ codec })).serverStream({ text: "none", count: 0 }))
+            expect(messages).toEqual([])
+          }))
+
+        it.scoped("client stream, from an Iterable and from a Stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const fromIterable = yield* c.clientStream([{ text: "a" }, { text: "b" }, { text: "c" }])
+            expect(fromIterable.text).toBe("a,b,c")
+            const fromStream = yield* c.clientStream(Stream.make({ text: "x" }, { text: "y" }).pipe(Stream.tap(() => Effect.sleep(5))))
+            expect(fromStream.text).toBe("x,y")
+            const empty = yield* c.clientStream([])
+            expect(empty.text).toBe("")
+          }))
+
+        it.scoped("bidi stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec }, "h2")
+            const messages = yield* collect(
+              c.bidiStream(Stream.make({ text: "x", payload: new Uint8Array([9]) }, { text: "y" }))
+            )
+            expect(messages.map((m) => m.text)).toEqual(["x", "y"])
+            expectBytes([messages[0]!.payload], [new Uint8Array([9])])
+          }))
+      })
+
+      describe.each([Compression.gzip, Compression.brotli])("compression $name", (compression) => {
+        const options = { codec, sendCompression: compression, compressMinBytes: 0, acceptCompression: [compression] }
+        const decompress = decompressorOf(compression.name)
+
+        it.scoped("unary: compressed request and response", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient(options)
+            const payload = repetitive(4096)
+            const res = yield* client.echo({ text: "zip", payload })
+            expect(res.text).toBe("zip")
+            expectBytes([res.payload], [payload])
+            const exchange = only(exchanges)
+            expect(exchange.requestHeaders["content-encoding"]).toBe(compression.name)
+            const sent = bytesOf(exchange.requestBody)
+            expect(sent.byteLength).toBeLessThan(4096)
+            expect(decodeRequest(codec, decompress(sent)).text).toBe("zip")
+            // connect-node compresses responses of 1 KiB and more with what we accept
+            expect(exchange.responseHeaders["content-encoding"]).toBe(compression.name)
+            expect(bytesOf(exchange.responseBody).byteLength).toBeLessThan(4096)
+          }))
+
+        it.scoped("unary: a small message is compressed too with compressMinBytes 0", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient(options)
+            expect((yield* client.echo({ text: "tiny" })).text).toBe("tiny")
+            const exchange = only(exchanges)
+            expect(exchange.requestHeaders["content-encoding"]).toBe(compression.name)
+            expect(decodeRequest(codec, decompress(bytesOf(exchange.requestBody))).text).toBe("tiny")
+          }))
+
+        it.scoped("server stream: compressed envelopes both ways", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient(options)
+            const messages = yield* collect(client.serverStream({ text: "s", count: 2, size: 3000 }))
+            expectBytes(messages.map((m) => m.payload), [payloadOf(3000, 0), payloadOf(3000, 1)])
+            const exchange = only(exchanges)
+            expect(exchange.requestHeaders["connect-content-encoding"]).toBe(compression.name)
+            const sent = envelopesOf(bytesOf(exchange.requestBody))
+            expect(sent.map((e) => e.flags)).toEqual([1])
+            expect(exchange.responseHeaders["connect-content-encoding"]).toBe(compression.name)
+            const received = envelopesOf(bytesOf(exchange.responseBody))
+            // two compressed messages, then the end of stream
+            expect(received.slice(0, 2).map((e) => e.flags)).toEqual([1, 1])
+            expect(received.slice(0, 2).every((e) => e.data.byteLength < 3000)).toBe(true)
+            expect(received[2]!.flags & 2).toBe(2)
+          }))
+
+        it.scoped("client stream: every request envelope compressed", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient(options)
+            const res = yield* client.clientStream([
+              { text: "a", payload: repetitive(2000) },
+              { text: "b", payload: repetitive(2000) }
+            ])
+            expect(res.text).toBe("a,b")
+            const sent = envelopesOf(bytesOf(only(exchanges).requestBody))
+            expect(sent.map((e) => e.flags)).toEqual([1, 1])
+            expect(sent.map((e) => decodeRequest(codec, decompress(e.data)).text)).toEqual(["a", "b"])
+          }))
+
+        it.scoped("bidi stream: compressed both ways", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient(options, "h2")
+            const payload = repetitive(5000)
+            const messages = yield* collect(client.bidiStream([{ text: "x", payload }, { text: "y", payload }]))
+            expect(messages.map((m) => m.text)).toEqual(["x", "y"])
+            expectBytes(messages.map((m) => m.payload), [payload, payload])
+            const exchange = only(exchanges)
+            expect(envelopesOf(bytesOf(exchange.requestBody)).map((e) => e.flags)).toEqual([1, 1])
+            expect(exchange.responseHeaders["connect-content-encoding"]).toBe(compression.name)
+            expect(envelopesOf(bytesOf(exchange.responseBody)).slice(0, 2).map((e) => e.flags)).toEqual([1, 1])
+          }))
+      })
+
+      describe("errors with details", () => {
+        it.scoped("unary", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const error = yield* Effect.flip(c.echo({ text: "no", failWith: "not_found" }))
+            expectError(error, "not_found", "no")
+            // the handler's headers and trailers come with the error
+            expect(error.metadata["x-test-header"]).toBe("no")
+            expect(error.metadata["x-test-trailer"]).toBe("done")
+          }))
+
+        it.scoped("unary, every code", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            for (
+              const code of [
+                "canceled",
+                "unknown",
+                "invalid_argument",
+                "deadline_exceeded",
+                "already_exists",
+                "permission_denied",
+                "resource_exhausted",
+                "failed_precondition",
+                "aborted",
+                "out_of_range",
+                "unimplemented",
+                "internal",
+                "unavailable",
+                "data_loss",
+                "unauthenticated"
+              ]
+            ) {
+              const error = yield* Effect.flip(c.echo({ text: code, failWith: code }))
+              expectError(error, code, code)
+            }
+          }))
+
+        it.scoped("server stream: messages, then the error", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const { error, received } = yield* collectUntilFailure(
+              c.serverStream({ text: "late", count: 2, failWith: "permission_denied" })
+            )
+            expect(received.map((m) => m.text)).toEqual(["late 0", "late 1"])
+            expectError(error, "permission_denied", "late")
+            expect(error.metadata["x-test-trailer"]).toBe("done")
+          }))
+
+        it.scoped("server stream: the error before any message", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const { error, received } = yield* collectUntilFailure(
+              c.serverStream({ text: "early", count: 0, failWith: "failed_precondition" })
+            )
+            expect(received).toEqual([])
+            expectError(error, "failed_precondition", "early")
+          }))
+
+        it.scoped("client stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const error = yield* Effect.flip(c.clientStream([{ text: "a" }, { text: "b", failWith: "already_exists" }]))
+            expectError(error, "already_exists", "a,b")
+          }))
+
+        it.scoped("bidi stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec }, "h2")
+            const { error, received } = yield* collectUntilFailure(
+              c.bidiStream([{ text: "ok" }, { text: "bad", failWith: "aborted" }, { text: "never" }])
+            )
+            expect(received.map((m) => m.text)).toEqual(["ok"])
+            expectError(error, "aborted", "bad")
+          }))
+
+        it.scoped("withResponse fails with the same error", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            expectError(yield* Effect.flip(c.echo.withResponse({ text: "w", failWith: "data_loss" })), "data_loss", "w")
+            const stream = yield* c.serverStream.withResponse({ text: "w", count: 1, failWith: "out_of_range" })
+            const { error, received } = yield* collectUntilFailure(stream.messages)
+            expect(received).toHaveLength(1)
+            expectError(error, "out_of_range", "w")
+            // the trailers of a failed stream are its error's metadata
+            expect((yield* stream.trailers)["x-test-trailer"]).toBe("done")
+          }))
+      })
+
+      describe("headers and trailers", () => {
+        const requestHeaders = { "x-test-a": "1", "x-test-b": "two" }
+        const echoed = ["x-test-a: 1", "x-test-b: two"]
+
+        it.scoped("unary", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const res = yield* c.echo.withResponse({ text: "meta" }, { headers: requestHeaders })
+            expect(res.message.headers).toEqual(echoed)
+            expect(res.headers["x-test-header"]).toBe("meta")
+            expect(res.trailers["x-test-trailer"]).toBe("done")
+            expect(res.headers["trailer-x-test-trailer"]).toBeUndefined()
+            expect(res.headers["x-test-trailer"]).toBeUndefined()
+          }))
+
+        it.scoped("server stream: headers first, trailers after the last message", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const res = yield* c.serverStream.withResponse({ text: "meta", count: 2 }, { headers: requestHeaders })
+            expect(res.headers["x-test-header"]).toBe("meta")
+            const messages = yield* collect(res.messages)
+            expect(messages.map((m) => m.text)).toEqual(["meta 0", "meta 1"])
+            const trailers = yield* res.trailers
+            expect(trailers["x-test-trailer"]).toBe("done")
+            expect(trailers["x-test-header"]).toBeUndefined()
+          }))
+
+        it.scoped("client stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const res = yield* c.clientStream.withResponse([{ text: "p" }, { text: "q" }], { headers: requestHeaders })
+            expect(res.message.text).toBe("p,q")
+            expect(res.message.headers).toEqual(echoed)
+            expect(res.headers["x-test-header"]).toBe("p,q")
+            expect(res.trailers["x-test-trailer"]).toBe("done")
+          }))
+
+        it.scoped("bidi stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec }, "h2")
+            const res = yield* c.bidiStream.withResponse([{ text: "b" }], { headers: requestHeaders })
+            expect(res.headers["x-test-header"]).toBe("b")
+            const messages = yield* collect(res.messages)
+            expect(messages.map((m) => m.headers)).toEqual([echoed])
+            expect((yield* res.trailers)["x-test-trailer"]).toBe("done")
+          }))
+      })
+
+      describe("timeouts", () => {
+        const delayMs = 2000
+        const timeout = "200 millis"
+        const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          Effect.gen(function*() {
+            const start = Date.now()
+            const error = yield* Effect.flip(effect)
+            return { error, elapsed: Date.now() - start }
+          })
+        const expectDeadline = ({ elapsed, error }: { error: unknown; elapsed: number }) => {
+          expect((error as ConnectError.ConnectError).code).toBe("deadline_exceeded")
+          expect(elapsed).toBeGreaterThanOrEqual(150)
+          expect(elapsed).toBeLessThan(delayMs / 2)
+        }
+
+        it.scoped("unary", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            expectDeadline(yield* timed(c.echo({ text: "slow", delayMs }, { timeout })))
+          }))
+
+        it.scoped("unary within its timeout succeeds, the timeout reaching connect-node", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec })
+            expect((yield* client.echo({ text: "quick", delayMs: 20 }, { timeout: "5 seconds" })).text).toBe("quick")
+            const header = Number(only(exchanges).requestHeaders["connect-timeout-ms"])
+            expect(header).toBeGreaterThan(4000)
+            expect(header).toBeLessThanOrEqual(5000)
+          }))
+
+        it.scoped("server stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            expectDeadline(yield* timed(Stream.runDrain(c.serverStream({ text: "slow", count: 2, delayMs }, { timeout }))))
+          }))
+
+        it.scoped("server stream: the deadline covers the messages, not only the headers", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const start = Date.now()
+            const { error, received } = yield* collectUntilFailure(
+              c.serverStream({ text: "drip", count: 50, delayMs: 100 }, { timeout: "450 millis" })
+            )
+            expect(error.code).toBe("deadline_exceeded")
+            expect(received.length).toBeGreaterThanOrEqual(1)
+            expect(received.length).toBeLessThan(50)
+            expect(Date.now() - start).toBeLessThan(1500)
+          }))
+
+        it.scoped("client stream whose requests never end", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            expectDeadline(yield* timed(c.clientStream(Stream.concat(Stream.make({ text: "a" }), Stream.never), { timeout })))
+          }))
+
+        it.scoped("bidi stream", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec }, "h2")
+            expectDeadline(yield* timed(Stream.runDrain(c.bidiStream([{ text: "slow", delayMs }], { timeout }))))
+          }))
+      })
+
+      describe("Connect GET", () => {
+        it.scoped("an idempotent unary call goes as GET, and succeeds", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+            const res = yield* client.echo.withResponse(
+              { text: "get me", payload: new Uint8Array([0, 255]) },
+              { headers: { "x-test-get": "yes" } }
+            )
+            expect(res.message.text).toBe("get me")
+            expectBytes([res.message.payload], [new Uint8Array([0, 255])])
+            expect(res.message.headers).toEqual(["x-test-get: yes"])
+            expect(res.headers["x-test-header"]).toBe("get me")
+            expect(res.trailers["x-test-trailer"]).toBe("done")
+            const exchange = only(exchanges)
+            expect(exchange.method).toBe("GET")
+            expect(bytesOf(exchange.requestBody).byteLength).toBe(0)
+            const url = new URL(exchange.url, "http://x")
+            expect(url.pathname).toBe("/connecteffect.test.v1.TestService/Echo")
+            expect(url.searchParams.get("connect")).toBe("v1")
+            expect(url.searchParams.get("encoding")).toBe(codec === "binary" ? "proto" : "json")
+            expect(exchange.requestHeaders["content-type"]).toBeUndefined()
+          }))
+
+        it.scoped("GET with a compressed message", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({
+              codec,
+              useHttpGet: true,
+              sendCompression: Compression.gzip,
+              compressMinBytes: 0
+            })
+            const res = yield* client.echo({ text: "gz get", payload: repetitive(300) })
+            expect(res.text).toBe("gz get")
+            expectBytes([res.payload], [repetitive(300)])
+            const url = new URL(only(exchanges).url, "http://x")
+            expect(only(exchanges).method).toBe("GET")
+            expect(url.searchParams.get("compression")).toBe("gzip")
+            expect(url.searchParams.get("base64")).toBe("1")
+          }))
+
+        it.scoped("GET errors come back with details", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+            expectError(yield* Effect.flip(client.echo({ text: "nope", failWith: "not_found" })), "not_found", "nope")
+            expect(only(exchanges).method).toBe("GET")
+          }))
+
+        it.scoped("streaming calls still POST", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+            yield* Stream.runDrain(client.serverStream({ text: "s", count: 1 }))
+            expect(only(exchanges).method).toBe("POST")
+          }))
+      })
+
+      describe("size limits", () => {
+        it.scoped("readMaxBytes: a larger server-stream message is resource_exhausted", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec, readMaxBytes: 1000 })
+            const fits = yield* collect(c.serverStream({ text: "fits", count: 2, size: 300 }))
+            expect(fits).toHaveLength(2)
+            const { error, received } = yield* collectUntilFailure(c.serverStream({ text: "big", count: 3, size: 2000 }))
+            expect(received).toEqual([])
+            expect(error.code).toBe("resource_exhausted")
+          }))
+
+        it.scoped("readMaxBytes: a larger unary response is resource_exhausted", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec, readMaxBytes: 1000, acceptCompression: [] })
+            const error = yield* Effect.flip(c.echo({ text: "big", payload: payloadOf(2000, 1) }))
+            expect(error.code).toBe("resource_exhausted")
+          }))
+
+        it.scoped("readMaxBytes bounds decompression: small compressed, large decompressed", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec, readMaxBytes: 10_000, acceptCompression: [Compression.gzip] })
+            const unary = yield* Effect.flip(client.echo({ text: "bomb", payload: new Uint8Array(200_000) }))
+            expect(unary.code).toBe("resource_exhausted")
+            expect(bytesOf(exchanges[0]!.responseBody).byteLength).toBeLessThan(10_000)
+            const { error } = yield* collectUntilFailure(client.serverStream({ text: "bomb", count: 1, size: 200_000 }))
+            expect(error.code).toBe("resource_exhausted")
+            expect(exchanges[1]!.responseHeaders["connect-content-encoding"]).toBe("gzip")
+          }))
+
+        it.scoped("writeMaxBytes: a larger request is refused before sending", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec, writeMaxBytes: 100 })
+            const error = yield* Effect.flip(client.echo({ text: "big", payload: payloadOf(200, 1) }))
+            expect(error.code).toBe("resource_exhausted")
+            expect(exchanges).toHaveLength(0)
+          }))
+
+        it.scoped("connect-node's readMaxBytes: our oversized request is resource_exhausted", () =>
+          Effect.gen(function*() {
+            const url = yield* connectNodeServer({ readMaxBytes: 100 })
+            const c = yield* clientOf(TestService, url, { codec })
+            expect((yield* c.echo({ text: "small" })).text).toBe("small")
+            expect((yield* Effect.flip(c.echo({ text: "big", payload: payloadOf(200, 1) }))).code).toBe("resource_exhausted")
+            expect((yield* Effect.flip(c.clientStream([{ text: "big", payload: payloadOf(200, 1) }]))).code).toBe(
+              "resource_exhausted"
+            )
+          }))
+      })
+
+      describe("unknown methods", () => {
+        it.scoped("a service connect-node does not serve is unimplemented", () =>
+          Effect.gen(function*() {
+            const missing = yield* clientOf(MissingService, (yield* NodeUrl).h1, { codec })
+            expect((yield* Effect.flip(missing.echo({ text: "?" }))).code).toBe("unimplemented")
+            const { error } = yield* collectUntilFailure(missing.serverStream({ text: "?" }))
+            expect(error.code).toBe("unimplemented")
+          }))
+      })
+    })
+
+    it.scoped("connect-node refuses bidi over HTTP/1.1 (505): a ConnectError, not a hang", () =>
+      Effect.gen(function*() {
+        const c = yield* client({}, "h1")
+        const error = yield* Effect.flip(collect(c.bidiStream([{ text: "x" }])))
+        expect(ConnectError.isConnectError(error)).toBe(true)
+        expect(error.code).toBe("unknown")
+        expect(error.message).toContain("505")
+      }))
+
+    it.scoped("a message built with create() is sent as is", () =>
+      Effect.gen(function*() {
+        const c = yield* client()
+        const res = yield* c.echo(create(EchoRequestSchema, { text: "created" }))
+        expect(res.text).toBe("created")
+      }))
+  })
+})
