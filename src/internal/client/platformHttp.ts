@@ -46,15 +46,15 @@ const readBytes = (response: HttpClientResponse.HttpClientResponse, maxBytes: nu
 
 /** @internal */
 export const fromHttpClient = (client: HttpClient.HttpClient): HttpCall => {
+  const toResponse = (response: HttpClientResponse.HttpClientResponse): ClientResponse => ({
+    status: response.status,
+    headers: response.headers,
+    body: Stream.mapError(response.stream, transportError),
+    bytes: (maxBytes) => readBytes(response, maxBytes)
+  })
   const scoped = HttpClient.withScope(client)
-  return (request) =>
-    Effect.map(
-      Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError),
-      (response): ClientResponse => ({
-        status: response.status,
-        headers: response.headers,
-        body: Stream.mapError(response.stream, transportError),
-        bytes: (maxBytes) => readBytes(response, maxBytes)
-      })
-    )
+  return {
+    unary: (request) => Effect.map(Effect.mapError(client.execute(toPlatformRequest(request)), transportError), toResponse),
+    stream: (request) => Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
+  }
 }

@@ -99,7 +99,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     request: unknown,
     options: RequestOptions
   ) =>
-    Effect.scoped(Effect.suspend(() => {
+    Effect.suspend(() => {
       const codec = methodCodec(method, config.json)
       let body: Uint8Array
       try {
@@ -116,7 +116,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       const url = `${baseUrl}/${method.parent.typeName}/${method.name}`
       const send = (payload: Uint8Array) => {
         if (!get && compression !== undefined) headers[P.headerUnaryEncoding] = compression.name
-        return http(
+        return http.unary(
           get
             ? { method: "GET", url: `${url}?${encodeGetQuery(payload, config.json, compression?.name)}`, headers: Headers.unsafeFromRecord(headers), body: undefined }
             : { method: "POST", url, headers: Headers.unsafeFromRecord(headers), body: payload }
@@ -147,7 +147,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
           )
         })
       )
-    }))
+    })
 
   const stream = <I extends DescMessage, O extends DescMessage>(
     method: DescMethodStreaming<I, O>,
@@ -170,7 +170,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
         }
         return Effect.map(send.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
       })
-      const response = yield* http({
+      const response = yield* http.stream({
         method: "POST",
         url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
         headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),

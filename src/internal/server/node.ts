@@ -95,12 +95,14 @@ const waitForDrain = (res: Http.ServerResponse) =>
   })
 
 const writeResponse = (res: Http.ServerResponse, response: ServerResponse): Effect.Effect<void> => {
-  res.writeHead(response.status, response.headers)
   const body = response.body
   if (body === undefined || body instanceof Uint8Array) {
+    // A known length spares the client chunked decoding and lets it read the body in one go.
+    res.writeHead(response.status, { ...response.headers, "content-length": String(body?.byteLength ?? 0) })
     res.end(body)
     return Effect.void
   }
+  res.writeHead(response.status, response.headers)
   return body.pipe(
     Stream.runForEach((chunk) => (res.write(chunk) ? Effect.void : waitForDrain(res))),
     Effect.onExit((exit) => Effect.sync(() => (Exit.isSuccess(exit) ? res.end() : res.destroy())))
