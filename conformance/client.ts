@@ -3,7 +3,7 @@
  * with the library's client (all of them concurrently, since the runner sends every case at
  * once and waits a limited time for each), and writes size-delimited ClientCompatResponses.
  *
- * Run by the conformance runner: `node --import tsx conformance/client.ts`.
+ * Run by the conformance runner (see run.mjs): `node --conditions=connect-effect-source --import tsx conformance/client.ts`.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -16,10 +16,10 @@ import {
   type ClientCompatResponse,
   ClientCompatResponseSchema
 } from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
+import { makeClients } from "./clients.js"
 import { invoke } from "./invoke.js"
 import { runMain } from "./runtime.js"
 import { readFrames, writeFrame } from "./stdio.js"
-import { makeTransports } from "./transports.js"
 
 const respond = (response: ClientCompatResponse) => writeFrame(toBinary(ClientCompatResponseSchema, response))
 
@@ -27,14 +27,14 @@ const errorResponse = (request: ClientCompatRequest, message: string) =>
   create(ClientCompatResponseSchema, { testName: request.testName, result: { case: "error", value: { message } } })
 
 const main = Effect.gen(function*() {
-  const transportFor = yield* makeTransports
+  const clientFor = yield* makeClients
   const running = yield* FiberSet.make()
   yield* Stream.runForEach(readFrames, (frame) =>
     Effect.gen(function*() {
       const request = fromBinary(ClientCompatRequestSchema, frame)
-      // Transports are looked up here, one request at a time, so that each is built once.
-      const transport = yield* Effect.either(transportFor(request))
-      const outcome = Effect.flatMap(transport, (t) => invoke(request, t)).pipe(
+      // Clients are looked up here, one request at a time, so that each is built once.
+      const client = yield* Effect.either(clientFor(request))
+      const outcome = Effect.flatMap(client, (c) => invoke(request, c)).pipe(
         Effect.match({
           onFailure: (unsupported) => errorResponse(request, unsupported.message),
           onSuccess: (result) =>

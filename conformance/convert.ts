@@ -5,7 +5,7 @@
 import { create } from "@bufbuild/protobuf"
 import { type Any, AnySchema } from "@bufbuild/protobuf/wkt"
 import type * as Headers from "@effect/platform/Headers"
-import { Code, ConnectError } from "../src/index.js"
+import { Code, ConnectError } from "connect-effect"
 import type { Code as ProtoCode } from "./gen/connectrpc/conformance/v1/config_pb.js"
 import { type Error as ProtoError, ErrorSchema, type Header, HeaderSchema } from "./gen/connectrpc/conformance/v1/service_pb.js"
 

@@ -17,7 +17,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ConnectClient, type ConnectError, Transport } from "../src/index.js"
+import type { ConnectError, Transport } from "connect-effect"
 import {
   type ClientCompatRequest,
   type ClientResponseResult,
@@ -36,6 +36,7 @@ import {
   UnaryRequestSchema,
   UnimplementedRequestSchema
 } from "./gen/connectrpc/conformance/v1/service_pb.js"
+import type { ConformanceServiceClientMethods } from "./gen/connectrpc/conformance/v1/service_connect_effect.js"
 import { toHeadersInput, toProtoError, toProtoHeaders } from "./convert.js"
 
 /**
@@ -43,8 +44,6 @@ import { toHeadersInput, toProtoError, toProtoHeaders } from "./convert.js"
  * the wrong type): reported to the runner as a ClientErrorResult, not as an RPC error.
  */
 export class UnsupportedRequest extends Data.TaggedError("UnsupportedRequest")<{ readonly message: string }> {}
-
-type Client = ConnectClient.Client<typeof ConformanceService>
 
 /** What a call needs besides the client: its options, the result it fills, and its cancellation signals. */
 interface Call {
@@ -140,7 +139,7 @@ const streaming = <A extends object>(
 ) => Effect.scoped(Effect.flatMap(Effect.tapError(open, recordErrorMetadata(call.result)), (response) => receive(call, response)))
 
 /** The RPC of the request, as an Effect that fills `call.result`. */
-const rpcOf = (client: Client, call: Call): Effect.Effect<Effect.Effect<void, ConnectError.ConnectError>, UnsupportedRequest> => {
+const rpcOf = (client: ConformanceServiceClientMethods, call: Call): Effect.Effect<Effect.Effect<void, ConnectError.ConnectError>, UnsupportedRequest> => {
   const { request, options } = call
   switch (request.method) {
     case ConformanceService.method.unary.name:
@@ -199,15 +198,14 @@ const recordExit = (result: ClientResponseResult, exit: Exit.Exit<void, ConnectE
 }
 
 /**
- * Makes the RPC described by `request` on `transport` and describes its outcome; fails only
+ * Makes the RPC described by `request` with `client` and describes its outcome; fails only
  * when the request cannot be carried out at all.
  */
 export const invoke = (
   request: ClientCompatRequest,
-  transport: Transport.Transport
+  client: ConformanceServiceClientMethods
 ): Effect.Effect<ClientResponseResult, UnsupportedRequest> =>
   Effect.gen(function*() {
-    const client = yield* ConnectClient.make(ConformanceService)
     const call: Call = {
       request,
       options: {
@@ -223,4 +221,4 @@ export const invoke = (
     yield* Effect.forkScoped(cancelWatcher(call, fiber))
     recordExit(call.result, yield* Fiber.await(fiber))
     return call.result
-  }).pipe(Effect.scoped, Effect.provideService(Transport.Transport, transport))
+  }).pipe(Effect.scoped)

@@ -3,11 +3,10 @@
 //   node conformance/run.mjs [all|client|server|generate] [runner flags...]
 //
 // Installs the runner with `go install` into .conformance/bin (once), generates the
-// conformance protos with protoc-gen-es into conformance/gen (each time: it takes a moment),
-// then runs the client-under-test and/or the server-under-test. Runner flags such as
+// conformance protos into conformance/gen (again only when a generator changed), then runs the client-under-test and/or the server-under-test. Runner flags such as
 // `--run <pattern> -v --trace` are passed through. Exits non-zero if any mode fails.
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -29,18 +28,40 @@ const installRunner = () => {
   go(["install", `${module}/cmd/connectconformance@${version}`], { env: { ...process.env, GOBIN: bin }, stdio: "inherit" })
 }
 
-/** Generates TypeScript for the conformance protos of the same module version into conformance/gen. */
+const gen = join(here, "gen")
+const stamp = join(gen, ".stamp")
+
+/** What the generated code depends on besides the protos, which are fixed by `version`. */
+const generators = () => [
+  join(here, "buf.gen.yaml"),
+  fileURLToPath(import.meta.url),
+  join(root, "node_modules", "@bufbuild", "protoc-gen-es", "package.json"),
+  ...readdirSync(join(root, "codegen", "src"), { recursive: true }).map((f) => join(root, "codegen", "src", String(f)))
+]
+
+const upToDate = () => {
+  if (!existsSync(stamp)) return false
+  const generated = statSync(stamp).mtimeMs
+  return generators().every((f) => statSync(f).mtimeMs <= generated)
+}
+
+/**
+ * Generates TypeScript for the conformance protos of the runner's module version into
+ * conformance/gen: messages (protoc-gen-es) and the Effect service code (our plugin).
+ */
 const generate = () => {
+  if (upToDate()) return
   const { Dir } = JSON.parse(go(["mod", "download", "-json", `${module}@${version}`]))
-  rmSync(join(here, "gen"), { recursive: true, force: true })
+  rmSync(gen, { recursive: true, force: true })
   execFileSync(join(root, "node_modules", ".bin", "buf"), ["generate", join(Dir, "proto"), "--template", "buf.gen.yaml"], {
     cwd: here,
     stdio: "inherit"
   })
+  writeFileSync(stamp, `${module}@${version}\n`)
 }
 
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
-const program = (file) => [process.execPath, `--import=${tsx}`, join(here, file)]
+const program = (file) => [process.execPath, "--conditions=connect-effect-source", `--import=${tsx}`, join(here, file)]
 
 /** Runs the runner in one mode, echoing its output; resolves to its exit code and totals line. */
 const runMode = (mode, flags) =>

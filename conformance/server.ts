@@ -3,14 +3,14 @@
  * ConformanceService with the library's ConnectServer on a free port of 127.0.0.1, writes a
  * size-delimited ServerCompatResponse with that address, then serves until SIGTERM.
  *
- * Run by the conformance runner: `node --import tsx conformance/server.ts`.
+ * Run by the conformance runner (see run.mjs): `node --conditions=connect-effect-source --import tsx conformance/server.ts`.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { ConnectServer } from "../src/index.js"
+import { ConnectServer } from "connect-effect"
 import { HTTPVersion, Protocol } from "./gen/connectrpc/conformance/v1/config_pb.js"
 import { ConformanceService } from "./gen/connectrpc/conformance/v1/service_pb.js"
 import {

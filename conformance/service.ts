@@ -9,19 +9,19 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { ConnectError, ConnectService } from "../src/index.js"
+import { ConnectError, type ConnectService } from "connect-effect"
 import {
   BidiStreamRequestSchema,
   ClientStreamRequestSchema,
   type ConformancePayload_RequestInfo,
   ConformancePayload_RequestInfoSchema,
-  ConformanceService,
   IdempotentUnaryRequestSchema,
   ServerStreamRequestSchema,
   type StreamResponseDefinition,
   UnaryRequestSchema,
   type UnaryResponseDefinition
 } from "./gen/connectrpc/conformance/v1/service_pb.js"
+import { ConformanceServiceHandlers } from "./gen/connectrpc/conformance/v1/service_connect_effect.js"
 import { appendHeaders, fromProtoError, toProtoHeaders } from "./convert.js"
 
 /** What the handler observed of the request: headers, remaining timeout, the request messages. */
@@ -96,7 +96,7 @@ const fullDuplexUnsupported = ConnectError.make(
 )
 
 /** The ConformanceService implementation of the server-under-test. */
-export const ConformanceLive = ConnectService.toLayer(ConformanceService, {
+export const ConformanceLive = ConformanceServiceHandlers.layer({
   unary: (request, ctx) => unaryResponse(request.responseDefinition, [anyPack(UnaryRequestSchema, request)], ctx),
   idempotentUnary: (request, ctx) =>
     unaryResponse(request.responseDefinition, [anyPack(IdempotentUnaryRequestSchema, request)], ctx),

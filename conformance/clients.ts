@@ -1,13 +1,14 @@
 /**
- * The client-under-test's transports: one ConnectTransport per distinct configuration
- * (server address, codec, compression, receive limit, GET), built on first use.
+ * The client-under-test's clients: one generated ConformanceServiceClient on its own
+ * ConnectTransport per distinct configuration (server address, codec, compression, receive
+ * limit, GET), built on first use.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { Compression, ConnectTransport, Transport } from "../src/index.js"
+import { Compression, ConnectTransport } from "connect-effect"
 import type { ClientCompatRequest } from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
 import {
   Codec,
@@ -15,6 +16,10 @@ import {
   HTTPVersion,
   Protocol
 } from "./gen/connectrpc/conformance/v1/config_pb.js"
+import {
+  ConformanceServiceClient,
+  type ConformanceServiceClientMethods
+} from "./gen/connectrpc/conformance/v1/service_connect_effect.js"
 import { UnsupportedRequest } from "./invoke.js"
 
 const compressions: ReadonlyMap<ProtoCompression, Compression.Compression | undefined> = new Map([
@@ -46,24 +51,25 @@ const optionsOf = (request: ClientCompatRequest): Effect.Effect<ConnectTransport
 }
 
 /**
- * A function from a request to the transport it needs; transports live as long as the scope.
+ * A function from a request to the client it needs; clients live as long as the scope.
  */
-export const makeTransports: Effect.Effect<
-  (request: ClientCompatRequest) => Effect.Effect<Transport.Transport, UnsupportedRequest>,
+export const makeClients: Effect.Effect<
+  (request: ClientCompatRequest) => Effect.Effect<ConformanceServiceClientMethods, UnsupportedRequest>,
   never,
   HttpClient.HttpClient | Scope.Scope
 > = Effect.gen(function*() {
   const scope = yield* Effect.scope
   const http = yield* HttpClient.HttpClient
-  const cache = new Map<string, Transport.Transport>()
+  const cache = new Map<string, ConformanceServiceClientMethods>()
   return (request) =>
     Effect.flatMap(optionsOf(request), (options) => {
       const key = JSON.stringify({ ...options, sendCompression: options.sendCompression?.name })
       const cached = cache.get(key)
       if (cached !== undefined) return Effect.succeed(cached)
-      return Layer.buildWithScope(ConnectTransport.layer(options), scope).pipe(
-        Effect.map((context) => Context.get(context, Transport.Transport)),
-        Effect.tap((transport) => cache.set(key, transport)),
+      const layer = Layer.provide(ConformanceServiceClient.layer, ConnectTransport.layer(options))
+      return Layer.buildWithScope(layer, scope).pipe(
+        Effect.map((context) => Context.get(context, ConformanceServiceClient)),
+        Effect.tap((client) => Effect.sync(() => cache.set(key, client))),
         Effect.provideService(HttpClient.HttpClient, http)
       )
     })
