@@ -5,6 +5,7 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary } from "@bufbuild/protobuf"
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt"
 import * as Headers from "@effect/platform/Headers"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -13,6 +14,7 @@ import { fromHttpStatus } from "../../Code.js"
 import type { Compression } from "../../Compression.js"
 import { ConnectError } from "../../ConnectError.js"
 import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../../Transport.js"
+import { concatBytes } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
 import { decodeEnvelopes, encodeEnvelope, flagCompressed, flagEndStream } from "../envelope.js"
 import type { ClientResponse, HttpCall } from "../http.js"
@@ -89,8 +91,9 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     }
     return response.bytes(config.readMaxBytes).pipe(
       Effect.flatMap((bytes) => decompress(compression, bytes)),
-      Effect.flatMap((bytes) => Effect.fail(errorFromJsonBytes(bytes, metadata, fromStatus.code) ?? fromStatus)),
-      Effect.catchAll(() => Effect.fail(fromStatus))
+      Effect.map((bytes) => errorFromJsonBytes(bytes, metadata, fromStatus.code) ?? fromStatus),
+      Effect.orElseSucceed(() => fromStatus),
+      Effect.flatMap(Effect.fail)
     )
   }
 
@@ -174,7 +177,10 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
         method: "POST",
         url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
         headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),
-        body
+        // One request message is sent with a known length rather than as a chunked stream.
+        body: method.methodKind === "server_streaming"
+          ? yield* Effect.map(Stream.runCollect(body), (chunks) => concatBytes(Array.from(chunks), Chunk.reduce(chunks, 0, (n, c) => n + c.byteLength)))
+          : body
       })
       if (response.status !== 200) {
         return yield* unaryError(response, undefined)
