@@ -13,6 +13,11 @@ const generate = (schema: Schema, target: Target): void => {
       if (index > 0) f.print()
       printService(f, service, target)
     })
+    if (target === "dts") {
+      // Without it, a declaration file exports its unexported declarations too (the `$base` classes).
+      f.print()
+      f.print("export {};")
+    }
   }
 }
 

@@ -42,12 +42,14 @@ export const callMembers = Effect.gen(function*() {
     (yield* client.toString$({})).text,
     (yield* client.valueOf$({})).text,
     (yield* client.toJSON$({})).text,
+    // The generated method HasOwnProperty, which shadows Object.prototype's on the client.
+    // eslint-disable-next-line no-prototype-builtins
     (yield* client.hasOwnProperty({})).text,
     (yield* client.pipe({})).text,
     (yield* client.delete({})).text,
     (yield* client.promise([{ text: "x" }, { text: "y" }])).text
   ]
-  const streamed = yield* Stream.runCollect(Stream.merge(client.effect({}), client.layer(Stream.make({ text: "z" }))))
+  const streamed = yield* Stream.runCollect(Stream.concat(client.effect({}), client.layer(Stream.make({ text: "z" }))))
   return [...texts, ...Array.from(streamed, (r) => r.text)]
 })
 

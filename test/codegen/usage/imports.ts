@@ -2,7 +2,8 @@
 // another package as inputs and outputs.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt"
 import type { Empty, Timestamp } from "@bufbuild/protobuf/wkt"
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Stream } from "effect"
+import type { Layer } from "effect"
 import { ImportServiceClient, ImportServiceHandlers } from "../gen/connecteffect/codegen/v1/imports_connect_effect.js"
 import type { OtherResponse } from "../gen/connecteffect/other/v1/other_pb.js"
 
