@@ -75,7 +75,9 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
   }
 
   const decompress = (compression: Compression | undefined, bytes: Uint8Array) =>
-    compression === undefined ? Effect.succeed(bytes) : compression.decompress(bytes, config.readMaxBytes)
+    compression === undefined || bytes.byteLength === 0
+      ? Effect.succeed(bytes)
+      : compression.decompress(bytes, config.readMaxBytes)
 
   const unaryError = (response: ClientResponse, compression: Compression | undefined) => {
     const { headers, trailers } = splitTrailers(response.headers)

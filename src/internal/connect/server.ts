@@ -111,7 +111,10 @@ const handleUnary = (
   const requestCompression = checked.compression
   const exchange = body.pipe(
     Effect.flatMap((bytes) =>
-      requestCompression === undefined ? Effect.succeed(bytes) : requestCompression.decompress(bytes, config.readMaxBytes)
+      // An empty body is the empty message, never compressed data (the spec says so for GET and POST).
+      requestCompression === undefined || bytes.byteLength === 0
+        ? Effect.succeed(bytes)
+        : requestCompression.decompress(bytes, config.readMaxBytes)
     ),
     Effect.flatMap((bytes) => {
       try {
