@@ -59,6 +59,12 @@ export interface ServeOptions<Services extends ReadonlyArray<DescService>> exten
   readonly host?: string
   /** How long shutdown waits for calls in flight before closing their connections (default 5 seconds). */
   readonly shutdownGraceMs?: number
+  /**
+   * How long an idle connection stays open (default 65 seconds). Node's own default (5 s) is
+   * shorter than most clients' (Go: 90 s), and a request sent just as the server closes an idle
+   * connection fails with a reset.
+   */
+  readonly keepAliveTimeoutMs?: number
 }
 
 /**
@@ -166,6 +172,7 @@ export const layer = <const Services extends ReadonlyArray<DescService>>(
       const handler = yield* makeHandler(options)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       const server = Http.createServer(nodeListener(handler, runFork))
+      server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000
       const address = yield* Effect.acquireRelease(
         listen(server, options.port ?? 0, options.host ?? "127.0.0.1"),
         () => shutdown(server, options.shutdownGraceMs ?? 5000)

@@ -2,7 +2,7 @@
  * Message codecs: protobuf binary and protobuf JSON, for one message type.
  * @internal
  */
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf"
+import type { DescMessage, MessageShape, Registry } from "@bufbuild/protobuf"
 import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf"
 import { ConnectError } from "../ConnectError.js"
 
@@ -26,20 +26,23 @@ export const toMessage = <Desc extends DescMessage>(schema: Desc, value: unknown
 /** @internal */
 export const makeSerialization = <Desc extends DescMessage>(
   schema: Desc,
-  json: boolean
-): Serialization<MessageShape<Desc>> =>
-  json
+  json: boolean,
+  registry: Registry | undefined
+): Serialization<MessageShape<Desc>> => {
+  const readOptions = { ignoreUnknownFields: true, ...(registry === undefined ? {} : { registry }) }
+  const writeOptions = registry === undefined ? {} : { registry }
+  return json
     ? {
       parse: (bytes) => {
         try {
-          return fromJsonString(schema, textDecoder.decode(bytes), { ignoreUnknownFields: true })
+          return fromJsonString(schema, textDecoder.decode(bytes), readOptions)
         } catch (e) {
           throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from JSON: ${describe(e)}`, cause: e })
         }
       },
       serialize: (message) => {
         try {
-          return textEncoder.encode(toJsonString(schema, toMessage(schema, message)))
+          return textEncoder.encode(toJsonString(schema, toMessage(schema, message), writeOptions))
         } catch (e) {
           throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to JSON: ${describe(e)}`, cause: e })
         }
@@ -61,3 +64,4 @@ export const makeSerialization = <Desc extends DescMessage>(
         }
       }
     }
+}
