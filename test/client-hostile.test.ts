@@ -88,7 +88,7 @@ describe("client: misbehaving servers, unary", () => {
       expectCode(yield* failureOf(collect(client.serverStream({ text: "x" }))), "unknown")
     }))
 
-  it.scopedLive("200 with the other Connect codec's content type is internal", () =>
+  it.scopedLive("200 with the other Connect codec's content type is internal (as connect-es and connect-go)", () =>
     Effect.gen(function*() {
       const client = yield* clientOf(answer(200, { "content-type": "application/json" }, "{}"))
       expectCode(yield* failureOf(client.echo({ text: "x" })), "internal")
@@ -246,6 +246,72 @@ describe("client: misbehaving servers, unary", () => {
       yield* awaitWithin(received, "the request")
       yield* Fiber.interrupt(fiber).pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("interrupt hung") }), Effect.orDie)
       yield* awaitWithin(aborted, "the abort")
+    }))
+})
+
+describe("client: unary responses it gives up on are not left dangling", () => {
+  /** Sends the head and some of the body of a response that never ends; reports the client leaving. */
+  const endless = (status: number, headers: Record<string, string>, aborted: Deferred.Deferred<void>): Http.RequestListener => (req, res) => {
+    req.resume()
+    res.writeHead(status, headers)
+    res.write(new Uint8Array(16 * 1024))
+    watchAbort(res, aborted)
+  }
+
+  it.scopedLive("a body declared above readMaxBytes: resource_exhausted, and the request is closed", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const client = yield* clientOf(
+        endless(200, { "content-type": "application/proto", "content-length": String(10 * 1024 * 1024) }, aborted),
+        { readMaxBytes: 1024 }
+      )
+      expectCode(yield* failureOf(client.echo({ text: "x" })), "resource_exhausted")
+      yield* awaitWithin(aborted, "the client closing the refused response")
+    }))
+
+  it.scopedLive("a chunked body growing past readMaxBytes: resource_exhausted, and the request is closed", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const client = yield* clientOf(endless(200, { "content-type": "application/proto" }, aborted), { readMaxBytes: 1024 })
+      expectCode(yield* failureOf(client.echo({ text: "x" })), "resource_exhausted")
+      yield* awaitWithin(aborted, "the client closing the refused response")
+    }))
+
+  it.scopedLive("a 503 with an HTML body that never ends: unavailable at once, and the request is closed", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const client = yield* clientOf(endless(503, { "content-type": "text/html" }, aborted))
+      expectCode(yield* failureOf(client.echo({ text: "x" }), "2 seconds"), "unavailable")
+      yield* awaitWithin(aborted, "the client closing the error response")
+    }))
+
+  it.scopedLive("a 200 with a foreign content type and an endless body: fails at once, and the request is closed", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const client = yield* clientOf(endless(200, { "content-type": "text/html" }, aborted))
+      yield* failureOf(client.echo({ text: "x" }), "2 seconds")
+      yield* awaitWithin(aborted, "the client closing the response")
+    }))
+
+  it.scopedLive("a body that stalls after the headers: the timeout is deadline_exceeded, and the request is closed", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const client = yield* clientOf(endless(200, { "content-type": "application/proto", "content-length": "100000" }, aborted))
+      const start = Date.now()
+      expectCode(yield* failureOf(client.echo({ text: "x" }, { timeout: "150 millis" })), "deadline_exceeded")
+      expect(Date.now() - start).toBeLessThan(1000)
+      yield* awaitWithin(aborted, "the client closing the timed-out response")
+    }))
+
+  it.scopedLive("a server that never answers: after deadline_exceeded the request is closed", () =>
+    Effect.gen(function*() {
+      const aborted = yield* Deferred.make<void>()
+      const client = yield* clientOf((req, res) => {
+        req.resume()
+        watchAbort(res, aborted)
+      })
+      expectCode(yield* failureOf(client.echo({ text: "x" }, { timeout: "100 millis" })), "deadline_exceeded")
+      yield* awaitWithin(aborted, "the client closing the timed-out request")
     }))
 })
 
