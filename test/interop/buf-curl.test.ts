@@ -1,0 +1,247 @@
+/**
+ * Interop: `buf curl` (connect-go inside the @bufbuild/buf binary) against our server, over
+ * HTTP/1.1 with the Connect protocol and the schema read from test/proto. buf curl prints
+ * response messages as JSON on stdout, errors as JSON on stderr, and exits with 8 × the
+ * error's numeric code.
+ */
+import { fromBinary } from "@bufbuild/protobuf"
+import { base64Decode } from "@bufbuild/protobuf/wire"
+import { describe, expect, layer } from "@effect/vitest"
+import { ConnectServer } from "connect-effect"
+import * as Effect from "effect/Effect"
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { ErrorDetailSchema } from "../gen/connecteffect/test/v1/test_pb.js"
+import { ourServer } from "../support/servers.js"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const buf = join(root, "node_modules", ".bin", "buf")
+const schema = join(root, "test", "proto")
+
+interface Run {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+  readonly elapsed: number
+}
+
+/** Runs `buf curl --protocol connect ...args` to completion. */
+const bufCurl = (args: ReadonlyArray<string>) =>
+  Effect.async<Run>((resume) => {
+    const start = Date.now()
+    const child = execFile(
+      buf,
+      ["curl", "--protocol", "connect", ...args],
+      { cwd: root, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+        resume(Effect.succeed({ exitCode, stdout, stderr, elapsed: Date.now() - start }))
+      }
+    )
+    return Effect.sync(() => child.kill())
+  })
+
+const methodUrl = (method: string) =>
+  Effect.map(ConnectServer.ConnectServer, (server) => `${server.url}/connecteffect.test.v1.TestService/${method}`)
+
+/** buf curl prints each message as a pretty-printed JSON object starting on its own line. */
+const jsonDocuments = (text: string): Array<Record<string, unknown>> =>
+  text.trim() === "" ? [] : text.trim().split(/\n(?=\{)/).map((doc) => JSON.parse(doc) as Record<string, unknown>)
+
+interface ErrorJson {
+  readonly code: string
+  readonly message?: string
+  readonly details?: ReadonlyArray<{ type: string; value: string }>
+}
+
+/** The error buf curl printed on stderr (after any verbose lines). */
+const errorOf = (stderr: string): ErrorJson => {
+  const start = stderr.search(/^\{/m)
+  expect(start).toBeGreaterThanOrEqual(0)
+  return JSON.parse(stderr.slice(start)) as ErrorJson
+}
+
+const expectErrorJson = (error: ErrorJson, code: string, text: string) => {
+  expect(error.code).toBe(code)
+  expect(error.message).toBe(`failed: ${text}`)
+  expect(error.details?.map((d) => d.type)).toEqual(["connecteffect.test.v1.ErrorDetail"])
+  const detail = fromBinary(ErrorDetailSchema, base64Decode(error.details![0]!.value))
+  expect({ reason: detail.reason, attempt: detail.attempt }).toEqual({ reason: text, attempt: 1 })
+}
+
+describe("buf curl against our server", () => {
+  layer(ourServer(), { excludeTestServices: true })((it) => {
+    it.effect("unary", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "--schema",
+          schema,
+          "-H",
+          "x-test-a: 1",
+          "--data",
+          JSON.stringify({ text: "hi", payload: "AQID" }),
+          yield* methodUrl("Echo")
+        ])
+        expect(run.stderr).toBe("")
+        expect(run.exitCode).toBe(0)
+        expect(jsonDocuments(run.stdout)).toEqual([{ text: "hi", payload: "AQID", headers: ["x-test-a: 1"] }])
+      }))
+
+    it.effect("unary: headers, trailers and a gzip response, as buf curl -v reports them", () =>
+      Effect.gen(function*() {
+        const payload = Buffer.alloc(3000).toString("base64")
+        const run = yield* bufCurl([
+          "-v",
+          "--schema",
+          schema,
+          "--data",
+          JSON.stringify({ text: "meta", payload }),
+          yield* methodUrl("Echo")
+        ])
+        expect(run.exitCode).toBe(0)
+        expect(jsonDocuments(run.stdout)[0]!.payload).toBe(payload)
+        expect(run.stderr).toMatch(/HTTP\/1\.1 200/)
+        expect(run.stderr).toMatch(/< \(#1\) X-Test-Header: meta$/im)
+        expect(run.stderr).toMatch(/< \(#1\) Trailer-X-Test-Trailer: done$/im)
+        expect(run.stderr).toMatch(/< \(#1\) Content-Encoding: gzip$/im)
+      }))
+
+    it.effect("server stream", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "--schema",
+          schema,
+          "--data",
+          JSON.stringify({ text: "s", count: 3, size: 2 }),
+          yield* methodUrl("ServerStream")
+        ])
+        expect(run.stderr).toBe("")
+        expect(run.exitCode).toBe(0)
+        expect(jsonDocuments(run.stdout)).toEqual([
+          { text: "s 0", payload: "AAA=" },
+          { text: "s 1", payload: "AQE=" },
+          { text: "s 2", payload: "AgI=" }
+        ])
+      }))
+
+    it.effect("server stream: headers first, trailers in the end-of-stream message", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "-v",
+          "--schema",
+          schema,
+          "--data",
+          JSON.stringify({ text: "meta", count: 2, size: 2000 }),
+          yield* methodUrl("ServerStream")
+        ])
+        expect(run.exitCode).toBe(0)
+        expect(jsonDocuments(run.stdout).map((m) => m.text)).toEqual(["meta 0", "meta 1"])
+        expect(run.stderr).toMatch(/< \(#1\) X-Test-Header: meta$/im)
+        expect(run.stderr).toMatch(/< \(#1\) Connect-Content-Encoding: gzip$/im)
+        // trailers come after the body, marked [*] by buf curl
+        const trailer = run.stderr.search(/\[\*\] X-Test-Trailer: done$/im)
+        expect(trailer).toBeGreaterThan(run.stderr.search(/X-Test-Header: meta/i))
+      }))
+
+    it.effect("client stream", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "--schema",
+          schema,
+          "-H",
+          "x-test-b: two",
+          "--data",
+          `${JSON.stringify({ text: "a" })} ${JSON.stringify({ text: "b" })} ${JSON.stringify({ text: "c" })}`,
+          yield* methodUrl("ClientStream")
+        ])
+        expect(run.stderr).toBe("")
+        expect(run.exitCode).toBe(0)
+        expect(jsonDocuments(run.stdout)).toEqual([{ text: "a,b,c", headers: ["x-test-b: two"] }])
+      }))
+
+    it.effect("unary error: non-zero exit (8 × code), the code, message and details", () =>
+      Effect.gen(function*() {
+        const url = yield* methodUrl("Echo")
+        const notFound = yield* bufCurl(["--schema", schema, "--data", JSON.stringify({ text: "no", failWith: "not_found" }), url])
+        expect(notFound.stdout).toBe("")
+        expect(notFound.exitCode).toBe(5 * 8)
+        expectErrorJson(errorOf(notFound.stderr), "not_found", "no")
+        const denied = yield* bufCurl(["--schema", schema, "--data", JSON.stringify({ text: "x", failWith: "permission_denied" }), url])
+        expect(denied.exitCode).toBe(7 * 8)
+        expectErrorJson(errorOf(denied.stderr), "permission_denied", "x")
+      }))
+
+    it.effect("server stream error after messages", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "--schema",
+          schema,
+          "--data",
+          JSON.stringify({ text: "late", count: 2, failWith: "aborted" }),
+          yield* methodUrl("ServerStream")
+        ])
+        expect(jsonDocuments(run.stdout).map((m) => m.text)).toEqual(["late 0", "late 1"])
+        expect(run.exitCode).toBe(10 * 8)
+        expectErrorJson(errorOf(run.stderr), "aborted", "late")
+      }))
+
+    it.effect("client stream error", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "--schema",
+          schema,
+          "--data",
+          `${JSON.stringify({ text: "a" })} ${JSON.stringify({ text: "b", failWith: "already_exists" })}`,
+          yield* methodUrl("ClientStream")
+        ])
+        expect(run.exitCode).toBe(6 * 8)
+        expectErrorJson(errorOf(run.stderr), "already_exists", "a,b")
+      }))
+
+    it.effect("a timeout: deadline_exceeded long before the handler would answer", () =>
+      Effect.gen(function*() {
+        const run = yield* bufCurl([
+          "--schema",
+          schema,
+          "--timeout",
+          "500ms",
+          "--data",
+          JSON.stringify({ text: "slow", delayMs: 5000 }),
+          yield* methodUrl("Echo")
+        ])
+        expect(run.exitCode).toBe(4 * 8)
+        expect(errorOf(run.stderr).code).toBe("deadline_exceeded")
+        expect(run.elapsed).toBeLessThan(3000)
+      }))
+
+    it.scoped("a service we do not serve is unimplemented", () =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => mkdtempSync(join(tmpdir(), "buf-curl-"))),
+          (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+        )
+        writeFileSync(
+          join(dir, "missing.proto"),
+          [
+            "syntax = \"proto3\";",
+            "package connecteffect.test.v1;",
+            "message Ping { string text = 1; }",
+            "service MissingService { rpc Echo(Ping) returns (Ping) {} }"
+          ].join("\n")
+        )
+        const { url } = yield* ConnectServer.ConnectServer
+        const run = yield* bufCurl([
+          "--schema",
+          dir,
+          "--data",
+          JSON.stringify({ text: "?" }),
+          `${url}/connecteffect.test.v1.MissingService/Echo`
+        ])
+        expect(run.exitCode).toBe(12 * 8)
+        expect(errorOf(run.stderr).code).toBe("unimplemented")
+      }))
+  })
+})
