@@ -1,11 +1,22 @@
 // Child processes of a benchmark run: one per server, one per client load, all on loopback.
-import { execFile, spawn, type ChildProcess } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process"
+import { rmSync } from "node:fs"
 import { createServer } from "node:net"
+import { join } from "node:path"
 import { promisify } from "node:util"
 
+// The bench's own TypeScript, with the library and the generated code, compiled by `build()` into
+// bench/dist: the servers and clients run as plain JavaScript, as in production (no loader thread).
 const benchDir = import.meta.dirname
-const tsx = ["--import", "tsx"]
+const compiled = join(benchDir, "dist", "bench")
+
+/** Compiles bench/ (and what it imports) into bench/dist. */
+export const build = (): void => {
+  rmSync(join(benchDir, "dist"), { recursive: true, force: true })
+  execFileSync(process.execPath, [join(benchDir, "../node_modules/typescript/bin/tsc"), "-p", join(benchDir, "tsconfig.json")], {
+    stdio: "inherit"
+  })
+}
 const children = new Set<ChildProcess>()
 process.on("exit", () => children.forEach((child) => child.kill("SIGTERM")))
 
@@ -15,8 +26,8 @@ export interface Server {
   readonly impl: ServerImpl
   readonly url: string
   readonly pid: number
-  /** Resident set size of the server process, MiB (VmRSS from /proc). */
-  readonly rssMiB: () => number
+  /** The server's RSS and V8 heap in use, MiB, read right after a full GC. */
+  readonly memory: () => Promise<{ readonly rssMiB: number; readonly heapMiB: number }>
   readonly stop: () => void
 }
 
@@ -33,7 +44,7 @@ const freePort = (): Promise<number> =>
 /** Starts `bench/server.ts --impl impl` on a free port and waits for its "listening" line. */
 export const startServer = async (impl: ServerImpl): Promise<Server> => {
   const port = await freePort()
-  const child = spawn(process.execPath, [...tsx, `${benchDir}/server.ts`, "--impl", impl, "--port", String(port)], {
+  const child = spawn(process.execPath, ["--expose-gc", join(compiled, "server.js"), "--impl", impl, "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"]
   })
   children.add(child)
@@ -54,12 +65,21 @@ export const startServer = async (impl: ServerImpl): Promise<Server> => {
       }
     })
   })
-  const pid = child.pid!
   return {
     impl,
     url: `http://127.0.0.1:${port}`,
-    pid,
-    rssMiB: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "latin1"))![1]) / 1024,
+    pid: child.pid!,
+    memory: () =>
+      new Promise((resolve) => {
+        const onData = (chunk: Buffer) => {
+          const match = /memory (\d+) (\d+)/.exec(chunk.toString())
+          if (match === null) return
+          child.stdout!.off("data", onData)
+          resolve({ rssMiB: Number(match[1]) / 2 ** 20, heapMiB: Number(match[2]) / 2 ** 20 })
+        }
+        child.stdout!.on("data", onData)
+        child.kill("SIGUSR2")
+      }),
     stop: () => {
       child.removeAllListeners("exit")
       child.kill("SIGTERM")
@@ -79,7 +99,7 @@ export const clientCallsPerSecond = async (
 ): Promise<number> => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...tsx, `${benchDir}/client-load.ts`, "--impl", impl, "--url", url,
+    [join(compiled, "client-load.js"), "--impl", impl, "--url", url,
       "--concurrency", String(concurrency), "--seconds", String(seconds)],
     { timeout: (seconds * 2 + 60) * 1000 }
   )

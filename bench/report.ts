@@ -6,50 +6,66 @@ export interface Row {
   /** Every round's value, per server implementation. */
   readonly values: Map<ServerImpl, Array<number>>
   readonly digits: number
+  /** Whether ratios between implementations mean something (not for a growth in %). */
+  readonly ratios: boolean
+}
+
+const median = (values: ReadonlyArray<number>): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 export class Report {
-  readonly rows: Array<Row> = []
+  private readonly rows: Array<Row> = []
 
-  add(metric: string, impl: ServerImpl, value: number, digits = 0): void {
+  add(metric: string, impl: ServerImpl, value: number, digits = 0, ratios = true): void {
     let row = this.rows.find((r) => r.metric === metric)
     if (row === undefined) {
-      row = { metric, values: new Map(), digits }
+      row = { metric, values: new Map(), digits, ratios }
       this.rows.push(row)
     }
     row.values.set(impl, [...(row.values.get(impl) ?? []), value])
   }
 
   median(metric: string, impl: ServerImpl): number | undefined {
-    const values = this.rows.find((r) => r.metric === metric)?.values.get(impl)
-    if (values === undefined) return undefined
-    const sorted = [...values].sort((a, b) => a - b)
-    const mid = sorted.length >> 1
-    return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2
+    const values = this.values(metric, impl)
+    return values === undefined ? undefined : median(values)
   }
 
+  /**
+   * The median over rounds of the per-round ratio `impl / base`: both were measured minutes
+   * apart at most, so a change in the machine's background load cancels out better than in
+   * a ratio of medians.
+   */
   ratio(metric: string, impl: ServerImpl, base: ServerImpl): number | undefined {
-    const a = this.median(metric, impl)
-    const b = this.median(metric, base)
-    return a === undefined || b === undefined || b === 0 ? undefined : a / b
+    const a = this.values(metric, impl)
+    const b = this.values(metric, base)
+    if (a === undefined || b === undefined || a.length !== b.length) return undefined
+    return median(a.map((x, i) => x / b[i]!))
+  }
+
+  private values(metric: string, impl: ServerImpl): ReadonlyArray<number> | undefined {
+    return this.rows.find((r) => r.metric === metric)?.values.get(impl)
   }
 
   table(): string {
     const cell = (n: number | undefined, digits: number) =>
       n === undefined ? "—" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
     const lines = [
-      "| metric (median of rounds) | connect-effect | connect-node | raw | effect / node | effect / raw |",
+      "| metric (median of rounds) | connect-effect | connect-node | raw | effect / node ¹ | effect / raw ¹ |",
       "| --- | ---: | ---: | ---: | ---: | ---: |"
     ]
     for (const row of this.rows) {
       const m = (impl: ServerImpl) => cell(this.median(row.metric, impl), row.digits)
-      const r = (base: ServerImpl) => cell(this.ratio(row.metric, "connect-effect", base), 2)
+      const r = (base: ServerImpl) => row.ratios ? cell(this.ratio(row.metric, "connect-effect", base), 2) : "—"
       lines.push(
         `| ${row.metric} | ${m("connect-effect")} | ${m("connect-node")} | ${m("raw")} | ${r("connect-node")} | ${
           r("raw")
         } |`
       )
     }
+    lines.push("", "¹ median of the per-round ratios")
     return lines.join("\n")
   }
 }

@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { ensureH2load, h2load } from "./h2load.js"
 import { checkServer } from "./check.js"
-import { clientCallsPerSecond, type Server, type ServerImpl, startServer } from "./processes.js"
+import { build, clientCallsPerSecond, type Server, type ServerImpl, startServer } from "./processes.js"
 import { Report } from "./report.js"
 import { introducePath, parseIntroduce, requestBodies, sayPath } from "./workload.js"
 
@@ -37,6 +37,7 @@ ensureH2load()
 if (!existsSync(join(root, "examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.ts"))) {
   execFileSync(process.execPath, [join(root, "scripts/generate.mjs")], { stdio: "inherit" })
 }
+build()
 const dir = mkdtempSync(join(tmpdir(), "connect-effect-bench-"))
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }))
 const bodies = requestBodies(introduceName)
@@ -126,10 +127,12 @@ for (const impl of impls) {
       amount: { requests: target - sent }
     })
     sent = target
-    rss.push(server.rssMiB())
-    report.add(`RSS after ${target / 1000}k Say, MiB`, impl, rss.at(-1)!, 1)
+    const { heapMiB, rssMiB } = await server.memory()
+    rss.push(rssMiB)
+    report.add(`RSS after ${target / 1000}k Say (after full GC), MiB`, impl, rssMiB, 1)
+    report.add(`V8 heap used after ${target / 1000}k Say, MiB`, impl, heapMiB, 1)
   }
-  report.add(rssGrowthMetric, impl, (rss[1]! / rss[0]! - 1) * 100, 1)
+  report.add(rssGrowthMetric, impl, (rss[1]! / rss[0]! - 1) * 100, 1, false)
   log(`RSS ${impl}: ${rss.map((x) => x.toFixed(1)).join(" → ")} MiB`)
   server.stop()
 }
