@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
+import { Buffer } from "node:buffer"
 import * as zlib from "node:zlib"
 import {
   EchoRequestSchema,
@@ -522,6 +523,64 @@ describe("server: GET on a method with side effects", () => {
         expect([res.status, res.headers["allow"]]).toEqual([405, "POST"])
         const ok = yield* send({ path, headers: proto, body: new Uint8Array(0) })
         expect(ok.status).toBe(200)
+      }))
+  })
+})
+
+describe("server: small limits", () => {
+  layer(ourServer({ readMaxBytes: 1024, writeMaxBytes: 1024 }), { timeout: "30 seconds", excludeTestServices: true })((it) => {
+    const base64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url")
+
+    it.effect("GET: a message parameter above readMaxBytes is resource_exhausted", () =>
+      Effect.gen(function*() {
+        // An unknown field (15, bytes) makes the request big and leaves the response small.
+        const unknownField = (size: number) => new Uint8Array([0x7a, 0x80 | (size & 0x7f), size >> 7, ...new Uint8Array(size)])
+        const small = base64url(unknownField(900))
+        const ok = yield* send({ method: "GET", path: `${echoPath}?connect=v1&encoding=proto&base64=1&message=${small}` })
+        expect(ok.status).toBe(200)
+        const message = base64url(unknownField(3000))
+        const res = yield* send({ method: "GET", path: `${echoPath}?connect=v1&encoding=proto&base64=1&message=${message}` })
+        expectUnaryError(res, 429, "resource_exhausted")
+        yield* healthy
+      }))
+
+    it.effect("GET: a compressed message that expands past readMaxBytes is resource_exhausted", () =>
+      Effect.gen(function*() {
+        const bomb = zlib.gzipSync(echoBytes({ payload: new Uint8Array(4 * 1024 * 1024) }))
+        const res = yield* send({ method: "GET", path: `${echoPath}?connect=v1&encoding=proto&base64=1&compression=gzip&message=${base64url(bomb)}` })
+        expectUnaryError(res, 429, "resource_exhausted")
+        yield* healthy
+      }))
+
+    it.effect("a unary response above writeMaxBytes is resource_exhausted", () =>
+      Effect.gen(function*() {
+        // Echo lists the request's x-test* headers in its response: a small request, a large response.
+        const res = yield* send({ path: echoPath, headers: { ...proto, "x-test-pad": "p".repeat(900) }, body: echoBytes({ text: "a" }) })
+        expect(res.status).toBe(200) // within the limit
+        const json = expectUnaryError(
+          yield* send({ path: echoPath, headers: { ...proto, "x-test-pad": "p".repeat(1100) }, body: echoBytes({ text: "a" }) }),
+          429,
+          "resource_exhausted"
+        )
+        expect(json.message).toContain("writeMaxBytes")
+        yield* healthy
+      }))
+
+    it.effect("a streamed response message above writeMaxBytes ends the stream with resource_exhausted", () =>
+      Effect.gen(function*() {
+        const request = toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "s", count: 3, size: 2000 }))
+        const parsed = expectStreamError(yield* send({ path: serverStreamPath, headers: streamProto, body: envelope(0, request) }), "resource_exhausted")
+        expect(parsed.messages).toEqual([])
+        yield* healthy
+      }))
+
+    it.effect("a streamed request message at readMaxBytes is accepted, one byte more is resource_exhausted", () =>
+      Effect.gen(function*() {
+        const ok = yield* send({ path: clientStreamPath, headers: streamProto, body: envelope(0, new Uint8Array(1024).fill(0)) })
+        // 1024 zero bytes are not a valid EchoRequest (field 0), but the size check comes first and passes
+        expect(parseStreamBody(ok.body).end.error?.code).not.toBe("resource_exhausted")
+        expectStreamError(yield* send({ path: clientStreamPath, headers: streamProto, body: envelope(0, new Uint8Array(1025)) }), "resource_exhausted")
+        yield* healthy
       }))
   })
 })
