@@ -29,16 +29,8 @@ export interface ClientResponse {
   readonly bytes: (maxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
 }
 
-/** @internal */
-export interface HttpCall {
-  /**
-   * Sends a request whose response is read whole at once: interrupting the send or the read
-   * aborts it, and a completed exchange costs no abort.
-   */
-  readonly unary: (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError>
-  /** Sends a request; the exchange lives as long as the Scope (closing it aborts the request). */
-  readonly stream: (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError, Scope.Scope>
-}
+/** Sends a request; the exchange lives as long as the Scope (closing it aborts the request). @internal */
+export type HttpCall = (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError, Scope.Scope>
 
 /** @internal */
 export interface ServerRequest {

@@ -53,8 +53,5 @@ export const fromHttpClient = (client: HttpClient.HttpClient): HttpCall => {
     bytes: (maxBytes) => readBytes(response, maxBytes)
   })
   const scoped = HttpClient.withScope(client)
-  return {
-    unary: (request) => Effect.map(Effect.mapError(client.execute(toPlatformRequest(request)), transportError), toResponse),
-    stream: (request) => Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
-  }
+  return (request) => Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
 }

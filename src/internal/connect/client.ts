@@ -79,6 +79,21 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       ? Effect.succeed(bytes)
       : compression.decompress(bytes, config.readMaxBytes)
 
+  /**
+   * A response that is not Connect at all is `unknown`; a Connect response of the wrong codec
+   * or kind is `internal` (as the conformance suite expects).
+   */
+  const contentTypeError = (response: ClientResponse, stream: boolean): ConnectError | undefined => {
+    const value = response.headers[P.headerContentType]
+    const type = P.parseContentType(value)
+    if (type !== undefined && type.stream === stream && type.json === config.json) return undefined
+    return new ConnectError({
+      code: type === undefined ? "unknown" : "internal",
+      message: `unexpected response content type "${value ?? ""}"`,
+      metadata: response.headers
+    })
+  }
+
   const unaryError = (response: ClientResponse, compression: Compression | undefined) => {
     const { headers, trailers } = splitTrailers(response.headers)
     const metadata = Headers.merge(headers, trailers)
@@ -104,7 +119,8 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     request: unknown,
     options: RequestOptions
   ) =>
-    Effect.suspend(() => {
+    // Scoped: a response given up on before its body was read is aborted, not left to the GC.
+    Effect.scoped(Effect.suspend(() => {
       const codec = methodCodec(method, config.json)
       let body: Uint8Array
       try {
@@ -121,7 +137,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       const url = `${baseUrl}/${method.parent.typeName}/${method.name}`
       const send = (payload: Uint8Array) => {
         if (!get && compression !== undefined) headers[P.headerUnaryEncoding] = compression.name
-        return http.unary(
+        return http(
           get
             ? { method: "GET", url: `${url}?${encodeGetQuery(payload, config.json, compression?.name)}`, headers: Headers.unsafeFromRecord(headers), body: undefined }
             : { method: "POST", url, headers: Headers.unsafeFromRecord(headers), body: payload }
@@ -133,14 +149,8 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
           const encoding = responseCompression(response, P.headerUnaryEncoding)
           if (encoding instanceof ConnectError) return Effect.fail(encoding)
           if (response.status !== 200) return unaryError(response, encoding)
-          const type = P.parseContentType(response.headers[P.headerContentType])
-          if (type === undefined || type.stream || type.json !== config.json) {
-            return Effect.fail(new ConnectError({
-              code: "internal",
-              message: `unexpected response content type "${response.headers[P.headerContentType] ?? ""}"`,
-              metadata: response.headers
-            }))
-          }
+          const typeError = contentTypeError(response, false)
+          if (typeError !== undefined) return Effect.fail(typeError)
           return response.bytes(config.readMaxBytes).pipe(
             Effect.flatMap((bytes) => decompress(encoding, bytes)),
             Effect.flatMap((bytes) =>
@@ -152,7 +162,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
           )
         })
       )
-    })
+    }))
 
   const stream = <I extends DescMessage, O extends DescMessage>(
     method: DescMethodStreaming<I, O>,
@@ -175,7 +185,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
         }
         return Effect.map(send.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
       })
-      const response = yield* http.stream({
+      const response = yield* http({
         method: "POST",
         url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
         headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),
@@ -187,20 +197,13 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       if (response.status !== 200) {
         return yield* unaryError(response, undefined)
       }
-      const type = P.parseContentType(response.headers[P.headerContentType])
-      if (type === undefined || !type.stream || type.json !== config.json) {
-        return yield* Effect.fail(new ConnectError({
-          code: "internal",
-          message: `unexpected response content type "${response.headers[P.headerContentType] ?? ""}"`,
-          metadata: response.headers
-        }))
-      }
+      const typeError = contentTypeError(response, true)
+      if (typeError !== undefined) return yield* Effect.fail(typeError)
       const encoding = responseCompression(response, P.headerStreamEncoding)
       if (encoding instanceof ConnectError) return yield* Effect.fail(encoding)
       const trailers = yield* Deferred.make<Headers.Headers>()
       const messages = Stream.suspend(() => {
         let end: EndStream | undefined
-        let failure: ConnectError | undefined
         return response.body.pipe(
           decodeEnvelopes(config.readMaxBytes),
           Stream.mapEffect((envelope): Effect.Effect<Option.Option<never>, ConnectError> => {
@@ -231,10 +234,12 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
             if (end === undefined) {
               return Stream.fail(new ConnectError({ code: "internal", message: "protocol error: missing end of stream message" }))
             }
-            return end.error === undefined ? Stream.empty : Stream.fail(end.error)
+            if (end.error === undefined) return Stream.empty
+            // Like a unary error, a stream's error carries the response's headers and trailers.
+            const { code, message, details, cause } = end.error
+            return Stream.fail(new ConnectError({ code, message, details, cause, metadata: Headers.merge(response.headers, end.trailers) }))
           })),
-          Stream.tapError((e) => Effect.sync(() => failure = e)),
-          Stream.ensuring(Effect.suspend(() => Deferred.succeed(trailers, end?.trailers ?? failure?.metadata ?? Headers.empty)))
+          Stream.ensuring(Effect.suspend(() => Deferred.succeed(trailers, end?.trailers ?? Headers.empty)))
         )
       })
       const result: StreamResponse<never> = {
