@@ -1,3 +1,7 @@
+/**
+ * The code generated for one service, for each target: TypeScript, or JavaScript with declarations.
+ * The three stay in step: the golden files show them side by side.
+ */
 import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type { GeneratedFile, ImportSymbol, Printable, Target } from "@bufbuild/protoplugin"
 import { serviceDocText } from "./docs.js"
@@ -94,7 +98,7 @@ const printTs = (f: GeneratedFile, service: DescService, imports: Imports): void
   f.print(f.export("const", names.handlers), " = {")
   f.print("  layer: ", handlersLayerParameters(service), ": ", handlersLayerType(f, service, imports), " =>")
   f.print("    ", imports.ConnectService, ".toLayer(", f.importSchema(service), ", handlers),")
-  f.print("};")
+  f.print("} as const;")
 }
 
 const printJs = (f: GeneratedFile, service: DescService, imports: Imports): void => {
