@@ -16,6 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
+import { Buffer } from "node:buffer"
 import * as zlib from "node:zlib"
 import { EchoResponseSchema, TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { envelope } from "./support/rawHttp.js"
@@ -59,7 +60,7 @@ const failureOf = <A, E>(effect: Effect.Effect<A, E>, within: Duration.DurationI
   )
 
 const expectCode = (error: ConnectError.ConnectError, code: Code.Code) =>
-  expect({ code: error.code, message: error.message }).toMatchObject({ code })
+  expect(error.code, `ConnectError [${error.code}] ${error.message}`).toBe(code)
 
 const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
 
@@ -499,5 +500,69 @@ describe("client: misbehaving servers, streams", () => {
       yield* awaitWithin(received, "the first request message")
       yield* Fiber.interrupt(fiber).pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("interrupt hung") }), Effect.orDie)
       yield* awaitWithin(aborted, "the abort")
+    }))
+})
+
+describe("client: its own limits", () => {
+  /** A server that counts the requests that reach it and answers none of them. */
+  const counting = () => {
+    let count = 0
+    const listener: Http.RequestListener = (req, res) => {
+      count++
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(503)
+        res.end()
+      })
+    }
+    return { listener, count: () => count }
+  }
+
+  it.scopedLive("a unary request above writeMaxBytes is resource_exhausted and is not sent", () =>
+    Effect.gen(function*() {
+      const server = counting()
+      const client = yield* clientOf(server.listener, { writeMaxBytes: 100 })
+      expectCode(yield* failureOf(client.echo({ payload: new Uint8Array(200) })), "resource_exhausted")
+      expect(server.count()).toBe(0)
+    }))
+
+  it.scopedLive("a streamed request message above writeMaxBytes fails the call with resource_exhausted", () =>
+    Effect.gen(function*() {
+      // The server reads and never answers: the failure can only come from the client.
+      const client = yield* clientOf((req) => req.resume(), { writeMaxBytes: 100 })
+      const error = yield* failureOf(client.clientStream([{ text: "ok" }, { payload: new Uint8Array(200) }]))
+      expectCode(error, "resource_exhausted")
+      const bidi = yield* failureOf(collect(client.bidiStream([{ text: "ok" }, { payload: new Uint8Array(200) }])))
+      expectCode(bidi, "resource_exhausted")
+    }))
+
+  it.scopedLive("an unsupported Connect-Content-Encoding on a stream is internal", () =>
+    Effect.gen(function*() {
+      const client = yield* clientOf((req, res) => {
+        req.resume()
+        res.writeHead(200, { ...streamHeaders, "connect-content-encoding": "zstd" })
+        res.end(endStream({}))
+      })
+      expectCode(yield* failureOf(collect(client.serverStream({ text: "x" }))), "internal")
+    }))
+
+  it.scopedLive("a client-streaming call whose server answers with two messages is unimplemented", () =>
+    Effect.gen(function*() {
+      const client = yield* clientOf((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          res.writeHead(200, streamHeaders)
+          res.end(Buffer.concat([envelope(0, echoResponse("a")), envelope(0, echoResponse("b")), endStream({})]))
+        })
+      })
+      expectCode(yield* failureOf(client.clientStream([{ text: "x" }])), "unimplemented")
+      const none = yield* clientOf((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          res.writeHead(200, streamHeaders)
+          res.end(endStream({}))
+        })
+      })
+      expectCode(yield* failureOf(none.clientStream([{ text: "x" }])), "unimplemented")
     }))
 })
