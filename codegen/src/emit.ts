@@ -5,7 +5,7 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type { GeneratedFile, ImportSymbol, Printable, Target } from "@bufbuild/protoplugin"
 import { serviceDocText } from "./docs.js"
-import { clientProperty, methodLocalName, serviceNames } from "./names.js"
+import { methodLocalName, methodProperty, serviceNames } from "./names.js"
 
 /** The symbols a generated file uses, imported so that protoplugin renames any that collide. */
 interface Imports {
@@ -43,7 +43,7 @@ const printClientMethods = (f: GeneratedFile, service: DescService, imports: Imp
   f.print(f.export("interface", names.clientMethods), " {")
   for (const method of service.methods) {
     f.print(f.jsDoc(method, "  "))
-    f.print("  readonly ", clientProperty(method), ": ", imports.ConnectClient, ".MethodClient<", methodDesc(f, method), ">;")
+    f.print("  readonly ", methodProperty(method), ": ", imports.ConnectClient, ".MethodClient<", methodDesc(f, method), ">;")
   }
   f.print("}")
   f.print()
@@ -55,7 +55,7 @@ const printHandlers = (f: GeneratedFile, service: DescService, imports: Imports)
   f.print(f.export("interface", names.handlers), "<R = never> {")
   for (const method of service.methods) {
     f.print(f.jsDoc(method, "  "))
-    f.print("  readonly ", methodLocalName(method), ": ", imports.ConnectService, ".Handler<", methodDesc(f, method), ", R>;")
+    f.print("  readonly ", methodProperty(method), ": ", imports.ConnectService, ".Handler<", methodDesc(f, method), ", R>;")
   }
   f.print("}")
   f.print()

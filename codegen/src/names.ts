@@ -35,14 +35,15 @@ export const serviceNames = (service: DescService): ServiceNames => ({
 })
 
 /**
- * The key of `method` in its service descriptor and in an implementation: protobuf-es's `localName`
- * (`Say` is `say`, `ToString` is `toString$`).
+ * The key of `method` in its service descriptor: protobuf-es's `localName` (`Say` is `say`,
+ * `ToString` is `toString$`).
  */
 export const methodLocalName = (method: DescMethod): string => method.localName
 
 /**
- * The property of `method` in a client: its `localName`, except that `Then` is `then$`, as the
- * runtime names it, so that a client is never a thenable (awaiting one would call the method).
+ * The property of `method` in a client and in an implementation: its `localName`, except that
+ * `Then` is `then$`, as the runtime names it (`ConnectClient.PropertyName`), so that neither is
+ * ever a thenable (awaiting one would call the method).
  */
-export const clientProperty = (method: DescMethod): string =>
+export const methodProperty = (method: DescMethod): string =>
   method.localName === "then" ? "then$" : method.localName

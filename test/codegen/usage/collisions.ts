@@ -21,7 +21,7 @@ type Equals<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 const pong = (text: string) => Effect.succeed({ text })
 
 export const MemberLive: Layer.Layer<ConnectService.Registered<typeof MemberService>> = MemberServiceHandlers.layer({
-  then: (req) => pong(req.text),
+  then$: (req) => pong(req.text),
   constructor$: (req) => pong(req.text),
   toString$: (req) => pong(req.text),
   valueOf$: (req) => pong(req.text),
