@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import { Buffer } from "node:buffer"
 import * as zlib from "node:zlib"
 import {
@@ -581,6 +582,72 @@ describe("server: small limits", () => {
         expect(parseStreamBody(ok.body).end.error?.code).not.toBe("resource_exhausted")
         expectStreamError(yield* send({ path: clientStreamPath, headers: streamProto, body: envelope(0, new Uint8Array(1025)) }), "resource_exhausted")
         yield* healthy
+      }))
+  })
+})
+
+describe("server: one connection after another's hostile request", () => {
+  layer(ourServer({ readMaxBytes }), { timeout: "30 seconds", excludeTestServices: true })((it) => {
+    /** Writes `requests` back to back on one socket; resolves with all the bytes received once `expected` responses arrived. */
+    const pipelined = (requests: ReadonlyArray<Uint8Array>, expected: number) =>
+      Effect.flatMap(ConnectServer.ConnectServer, ({ port }) =>
+        Effect.async<string, Error>((resume) => {
+          const socket = Net.connect(port, "127.0.0.1")
+          let received = ""
+          socket.on("data", (d) => {
+            received += d.toString("latin1")
+            if ((received.match(/HTTP\/1\.1 \d{3}/g) ?? []).length >= expected && /still here[^]*$/.test(received)) {
+              socket.destroy()
+              resume(Effect.succeed(received))
+            }
+          })
+          socket.on("error", (e) => resume(Effect.fail(e)))
+          socket.on("close", () => resume(Effect.succeed(received)))
+          socket.write(Buffer.concat(requests))
+          return Effect.sync(() => socket.destroy())
+        }).pipe(
+          Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => new Error("no answer to the pipelined requests") }),
+          Effect.orDie
+        ))
+
+    const http1 = (path: string, headers: Record<string, string>, body: Uint8Array) =>
+      Buffer.concat([
+        Buffer.from(
+          `POST ${path} HTTP/1.1\r\nhost: x\r\n${Object.entries({ ...headers, "content-length": String(body.byteLength) }).map(([n, v]) => `${n}: ${v}\r\n`).join("")}\r\n`,
+          "latin1"
+        ),
+        body
+      ])
+    const valid = http1(echoPath, proto, echoBytes({ text: "still here" }))
+    const statuses = (raw: string) => (raw.match(/HTTP\/1\.1 (\d{3})/g) ?? []).map((l) => Number(l.slice(9)))
+
+    it.effect("an oversized body, then a valid call on the same connection: 429 then 200", () =>
+      Effect.gen(function*() {
+        const big = http1(echoPath, proto, echoBytes({ payload: new Uint8Array(readMaxBytes * 2) }))
+        const raw = yield* pipelined([big, valid], 2)
+        expect(statuses(raw)).toEqual([429, 200])
+      }))
+
+    it.effect("invalid protobuf, then a valid call on the same connection: 400 then 200", () =>
+      Effect.gen(function*() {
+        const raw = yield* pipelined([http1(echoPath, proto, new Uint8Array([0xff, 0xff])), valid], 2)
+        expect(statuses(raw)).toEqual([400, 200])
+      }))
+
+    it.effect("a broken stream, then a valid call on the same connection", () =>
+      Effect.gen(function*() {
+        const broken = http1(clientStreamPath, streamProto, envelope(0, new Uint8Array(3), 10))
+        const raw = yield* pipelined([broken, valid], 2)
+        expect(statuses(raw)).toEqual([200, 200])
+        expect(raw).toContain("invalid_argument")
+      }))
+
+    it.effect("a timeout beyond setTimeout's range (10 digits, about 115 days) does not fire at once", () =>
+      Effect.gen(function*() {
+        for (const timeout of ["9999999999", "2147483648", "2147483647"]) {
+          const res = yield* send({ path: echoPath, headers: { ...proto, "connect-timeout-ms": timeout }, body: echoBytes({ text: "t", delayMs: 20 }) })
+          expect([timeout, res.status]).toEqual([timeout, 200])
+        }
       }))
   })
 })
