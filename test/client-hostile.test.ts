@@ -566,3 +566,74 @@ describe("client: its own limits", () => {
       expectCode(yield* failureOf(none.clientStream([{ text: "x" }])), "unimplemented")
     }))
 })
+
+describe("client: timing edge cases", () => {
+  it.scopedLive("a timeout beyond setTimeout's range (40 days) does not fire at once", () =>
+    Effect.gen(function*() {
+      const seen = yield* Deferred.make<string | undefined>()
+      const client = yield* clientOf((req, res) => {
+        Deferred.unsafeDone(seen, Exit.succeed(req.headers["connect-timeout-ms"] as string | undefined))
+        req.resume()
+        req.on("end", () =>
+          setTimeout(() => {
+            res.writeHead(200, { "content-type": "application/proto" })
+            res.end(echoResponse("late but fine"))
+          }, 30))
+      })
+      const response = yield* client.echo({ text: "x" }, { timeout: "40 days" }).pipe(Effect.timeout("3 seconds"))
+      expect(response.text).toBe("late but fine")
+      expect(yield* awaitWithin(seen, "the request")).toMatch(/^\d{1,10}$/)
+      const streamed = yield* clientOf((req, res) => {
+        req.resume()
+        res.writeHead(200, streamHeaders)
+        setTimeout(() => res.end(Buffer.concat([envelope(0, echoResponse("s")), endStream({})])), 30)
+      })
+      const messages = yield* collect(streamed.serverStream({ text: "x" }, { timeout: "40 days" })).pipe(Effect.timeout("3 seconds"))
+      expect(messages.map((m) => m.text)).toEqual(["s"])
+    }))
+
+  it.scopedLive("a server that answers a bidi call with an error before reading the requests: the call fails, the request stream stops", () =>
+    Effect.gen(function*() {
+      const client = yield* clientOf((req, res) => {
+        res.writeHead(200, streamHeaders)
+        res.end(endStream({ error: { code: "permission_denied", message: "go away" } }))
+        req.resume()
+      })
+      let pulled = 0
+      const requests = Stream.repeatEffect(Effect.as(Effect.sleep("5 millis"), { text: "more" })).pipe(Stream.tap(() => Effect.sync(() => pulled++)))
+      let start = Date.now()
+      const error = yield* failureOf(collect(client.bidiStream(requests)), "3 seconds")
+      expectCode(error, "permission_denied")
+      expect(Date.now() - start).toBeLessThan(1000)
+      const after = pulled
+      yield* Effect.sleep("100 millis")
+      expect(pulled).toBe(after) // nobody pulls the requests any more
+      start = Date.now()
+      const counted = yield* failureOf(client.clientStream(requests), "3 seconds")
+      expectCode(counted, "permission_denied")
+      expect(Date.now() - start).toBeLessThan(1000)
+    }))
+
+  it.scopedLive("a unary 200 whose body arrives slowly is still read whole", () =>
+    Effect.gen(function*() {
+      const body = echoResponse("slowly".repeat(100))
+      const client = yield* clientOf((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          res.writeHead(200, { "content-type": "application/proto", "content-length": String(body.byteLength) })
+          let i = 0
+          const timer = setInterval(() => {
+            res.write(body.subarray(i, i + 100))
+            i += 100
+            if (i >= body.byteLength) {
+              clearInterval(timer)
+              res.end()
+            }
+          }, 5)
+        })
+      })
+      const response = yield* client.echo({ text: "x" }).pipe(Effect.timeout("3 seconds"))
+      expect(response.text).toBe("slowly".repeat(100))
+    }))
+})
+
