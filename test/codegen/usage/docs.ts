@@ -1,12 +1,22 @@
-// Type-level use of the code generated for docs.proto and no_package.proto.
+// Type-level use of the code generated for docs.proto (deprecations, a service with no methods)
+// and no_package.proto.
 import { Effect } from "effect"
-import { DocServiceClient, DocServiceHandlers, OldServiceClient, OldServiceHandlers } from "../gen/connecteffect/codegen/v1/docs_connect_effect.js"
+import {
+  DocServiceClient,
+  DocServiceHandlers,
+  EmptyServiceClient,
+  EmptyServiceHandlers,
+  OldServiceClient,
+  OldServiceHandlers
+} from "../gen/connecteffect/codegen/v1/docs_connect_effect.js"
 import { GreeterClient, GreeterHandlers } from "../gen/no_package_connect_effect.js"
 
 const echo = (req: { readonly text: string }) => Effect.succeed({ text: req.text })
 
 export const DocLive = DocServiceHandlers.layer({ documented: echo, undocumented: echo, old: echo })
 export const OldLive = OldServiceHandlers.layer({ call: echo })
+export const EmptyLive = EmptyServiceHandlers.layer({})
+export const emptyClient = Effect.map(EmptyServiceClient, (client) => Object.keys(client))
 export const GreeterLive = GreeterHandlers.layer({ greet: (req) => Effect.succeed({ greeting: `Hello ${req.name}` }) })
 
 export const callDocs = Effect.gen(function*() {
