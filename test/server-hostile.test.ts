@@ -367,6 +367,9 @@ const ProbeLive = Layer.effect(
   Effect.all({ started: Queue.unbounded<string>(), interrupted: Queue.unbounded<string>() })
 )
 
+/** Messages produced by the server-stream handler, by call id. */
+const produced = new Map<string, number>()
+
 const idOf = (ctx: ConnectService.HandlerContext) => ctx.requestHeaders["x-test-id"] ?? "?"
 
 /** Runs `effect` as the handler of call `id`: reports its start, and its interruption. */
@@ -384,7 +387,11 @@ const ProbedServiceLive = ConnectService.toLayer(TestService, {
     Stream.unwrap(Effect.map(Probe, (probe) =>
       Stream.fromEffect(Queue.offer(probe.started, idOf(ctx))).pipe(
         Stream.drain,
-        Stream.concat(Stream.repeatEffect(Effect.as(Effect.sleep(5), { text: request.text, payload: new Uint8Array(request.size) }))),
+        Stream.concat(
+          Stream.repeatEffect(
+            Effect.as(request.text === "flood" ? Effect.yieldNow() : Effect.sleep(5), { text: request.text, payload: new Uint8Array(request.size) })
+          ).pipe(Stream.tap(() => Effect.sync(() => produced.set(idOf(ctx), (produced.get(idOf(ctx)) ?? 0) + 1))))
+        ),
         (s) => Stream.ensuringWith(s, (exit) => exit._tag === "Failure" ? Queue.offer(probe.interrupted, idOf(ctx)) : Effect.void)
       ))),
   clientStream: (requests, ctx) => probed(idOf(ctx), Effect.map(Stream.runCount(requests), (n) => ({ text: `${n}` }))),
@@ -482,6 +489,27 @@ describe("server: slow and vanished clients", () => {
         req.destroy()
         yield* waitFor(interrupted, "endless")
         yield* probedHealthy
+      }))
+
+    it.scoped("a client that does not read a flood of messages holds the handler back (backpressure), and frees it by leaving", () =>
+      Effect.gen(function*() {
+        const { interrupted, started } = yield* Probe
+        const request = envelope(0, toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "flood", size: 64 * 1024 })))
+        const req = yield* openRequest(serverStreamPath, { ...streamProto, "x-test-id": "flood" }, [])
+        req.removeAllListeners("response")
+        req.on("response", (res) => res.pause()) // and never read
+        req.end(request)
+        yield* waitFor(started, "flood")
+        yield* Effect.sleep("500 millis")
+        const early = produced.get("flood") ?? 0
+        yield* Effect.sleep("300 millis")
+        const later = produced.get("flood") ?? 0
+        // Socket buffers hold some megabytes at most: without backpressure this would be thousands, and growing.
+        expect(later * 64 * 1024).toBeLessThan(64 * 1024 * 1024)
+        expect(later - early).toBeLessThan(50)
+        yield* probedHealthy
+        req.destroy()
+        yield* waitFor(interrupted, "flood")
       }))
 
     it.scoped("a bidi stream whose client stops sending (but stays) does not block others, and ends when it leaves", () =>
