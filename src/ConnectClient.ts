@@ -24,6 +24,7 @@ import * as Stream from "effect/Stream"
 import { ConnectError } from "./ConnectError.js"
 import { deadlineOf, effectWithin, streamWithin } from "./internal/deadline.js"
 import { exactlyOne } from "./internal/exactlyOne.js"
+import { propertyName } from "./internal/propertyName.js"
 import * as Transport from "./Transport.js"
 
 /**
@@ -101,14 +102,23 @@ export type MethodClient<M> = M extends DescMethodUnary<infer I, infer O> ? Unar
   : never
 
 /**
+ * The property a method is found under: its `localName`, but `then` becomes `then$` so that
+ * no client or handler record is ever a thenable.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PropertyName<K> = K extends "then" ? "then$" : K
+
+/**
  * A client of a service: one property per method, named by the method's `localName`
- * (`Say` is `say`).
+ * (`Say` is `say`; see `PropertyName`).
  *
  * @since 0.1.0
  * @category models
  */
 export type Client<S extends DescService> = {
-  readonly [K in keyof S["method"]]: MethodClient<S["method"][K]>
+  readonly [K in keyof S["method"] as PropertyName<K>]: MethodClient<S["method"][K]>
 }
 
 const requestOptions = (options: Transport.CallOptions | undefined, timeoutMs: number | undefined): Transport.RequestOptions => ({
@@ -213,7 +223,7 @@ const methodClient = (transport: Transport.Transport, method: DescMethod): unkno
  */
 export const makeWith = <S extends DescService>(service: S, transport: Transport.Transport): Client<S> => {
   const client: Record<string, unknown> = {}
-  for (const method of service.methods) client[method.localName] = methodClient(transport, method)
+  for (const method of service.methods) client[propertyName(method.localName)] = methodClient(transport, method)
   return client as Client<S>
 }
 

@@ -22,7 +22,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { PropertyName } from "./ConnectClient.js"
 import type { ConnectError } from "./ConnectError.js"
+import { propertyName } from "./internal/propertyName.js"
 import { toStreamingHandler } from "./internal/server/streamingHandler.js"
 
 /**
@@ -99,7 +101,7 @@ export type Handler<M, R> = M extends DescMethodUnary<infer I, infer O> ? UnaryH
  * @category models
  */
 export type Handlers<S extends DescService, R = never> = {
-  readonly [K in keyof S["method"]]: Handler<S["method"][K], R>
+  readonly [K in keyof S["method"] as PropertyName<K>]: Handler<S["method"][K], R>
 }
 
 /**
@@ -181,7 +183,7 @@ export const toLayer = <S extends DescService, const H extends Handlers<S, unkno
         ? <A, E>(stream: Stream.Stream<A, E, any>) => stream as Stream.Stream<A, E>
         : <A, E>(stream: Stream.Stream<A, E, any>) => Stream.provideContext(stream, context) as Stream.Stream<A, E>
       const methods = service.methods.map((method): MethodImplementation => {
-        const handler = (handlers as Record<string, AnyFunction>)[method.localName]
+        const handler = (handlers as Record<string, AnyFunction>)[propertyName(method.localName)]
         if (handler === undefined) throw new Error(`no handler for ${service.typeName}.${method.name}`)
         const unary = method.methodKind === "unary"
           ? (request: unknown, ctx: HandlerContext) =>

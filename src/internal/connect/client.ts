@@ -172,7 +172,11 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     Effect.gen(function*() {
       const codec = methodCodec(method, config.json)
       const send = config.sendCompression
-      const body = Stream.mapEffect(requests, (message) => {
+      // A request the client refuses to send aborts the exchange; the call then fails with the
+      // refusal, not with the transport's view of the abort.
+      let refusal: ConnectError | undefined
+      const preferRefusal = (error: ConnectError) => refusal ?? error
+      const encoded = Stream.mapEffect(requests, (message) => {
         let bytes: Uint8Array
         try {
           bytes = codec.input.serialize(message)
@@ -185,6 +189,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
         }
         return Effect.map(send.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
       })
+      const body = Stream.tapError(encoded, (e) => Effect.sync(() => refusal = e))
       const response = yield* http({
         method: "POST",
         url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
@@ -193,7 +198,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
         body: method.methodKind === "server_streaming"
           ? yield* Effect.map(Stream.runCollect(body), (chunks) => concatBytes(Array.from(chunks), Chunk.reduce(chunks, 0, (n, c) => n + c.byteLength)))
           : body
-      })
+      }).pipe(Effect.mapError(preferRefusal))
       if (response.status !== 200) {
         return yield* unaryError(response, undefined)
       }
@@ -239,6 +244,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
             const { code, message, details, cause } = end.error
             return Stream.fail(new ConnectError({ code, message, details, cause, metadata: Headers.merge(response.headers, end.trailers) }))
           })),
+          Stream.mapError(preferRefusal),
           Stream.ensuring(Effect.suspend(() => Deferred.succeed(trailers, end?.trailers ?? Headers.empty)))
         )
       })

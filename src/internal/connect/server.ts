@@ -16,7 +16,7 @@ import type { MethodImplementation } from "../../ConnectService.js"
 import { type Deadline, deadlineAfter, effectWithin, streamWithin } from "../deadline.js"
 import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
 import { decodeEnvelopes, encodeEnvelope, flagCompressed, flagEndStream } from "../envelope.js"
-import type { ServerRequest, ServerResponse } from "../http.js"
+import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
 import { methodCodec } from "../methodCodec.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
@@ -95,7 +95,9 @@ const handleUnary = (
     if (query instanceof ConnectError) return Effect.succeed(unaryErrorResponse(query, undefined))
     json = query.json
     encodingName = query.compression
-    body = Effect.succeed(query.message)
+    body = query.message.byteLength > config.readMaxBytes
+      ? Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(query.message.byteLength, config.readMaxBytes) }))
+      : Effect.succeed(query.message)
   } else {
     const type = P.parseContentType(request.headers[P.headerContentType])
     if (type === undefined || type.stream) return unsupportedMediaType(false)
