@@ -17,6 +17,7 @@ export const build = (): void => {
     stdio: "inherit"
   })
 }
+
 const children = new Set<ChildProcess>()
 process.on("exit", () => children.forEach((child) => child.kill("SIGTERM")))
 
@@ -26,7 +27,7 @@ export interface Server {
   readonly impl: ServerImpl
   readonly url: string
   readonly pid: number
-  /** The server's RSS and V8 heap in use, MiB, read right after a full GC. */
+  /** The server's RSS and V8 heap in use, MiB, read a second after a full GC. */
   readonly memory: () => Promise<{ readonly rssMiB: number; readonly heapMiB: number }>
   readonly stop: () => void
 }
@@ -41,7 +42,7 @@ const freePort = (): Promise<number> =>
     })
   })
 
-/** Starts `bench/server.ts --impl impl` on a free port and waits for its "listening" line. */
+/** Starts the compiled `bench/server.ts --impl impl` on a free port and waits for its "listening" line. */
 export const startServer = async (impl: ServerImpl): Promise<Server> => {
   const port = await freePort()
   const child = spawn(process.execPath, ["--expose-gc", join(compiled, "server.js"), "--impl", impl, "--port", String(port)], {
@@ -90,7 +91,7 @@ export const startServer = async (impl: ServerImpl): Promise<Server> => {
 
 export type ClientImpl = "connect-effect" | "connect-node"
 
-/** Runs `bench/client-load.ts` in its own process and returns its calls/s. */
+/** Runs the compiled `bench/client-load.ts` in its own process and returns its calls/s. */
 export const clientCallsPerSecond = async (
   impl: ClientImpl,
   url: string,

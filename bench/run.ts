@@ -2,8 +2,8 @@
 // Side-by-side benchmark of connect-effect, connect-node and a raw node:http ceiling; see
 // docs/benchmarks.md for the method. Progress goes to stderr, the Markdown report to stdout.
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { cpus, loadavg, tmpdir, totalmem } from "node:os"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { cpus, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { ensureH2load, h2load } from "./h2load.js"
@@ -22,8 +22,8 @@ const { values: args } = parseArgs({
     introduce: { type: "string", default: "100x1024" }
   }
 })
-const rounds = Number(args.rounds ?? (args.quick ? 1 : 3))
-const seconds = Number(args.seconds ?? (args.quick ? 2 : 5))
+const rounds = Number(args.rounds ?? (args.quick ? 1 : 5))
+const seconds = Number(args.seconds ?? (args.quick ? 2 : 3))
 const warmUp = Math.max(1, seconds / 5)
 const connections = Number(args.concurrency)
 const rssCounts = args.quick ? [5_000, 50_000] : [20_000, 200_000]
@@ -38,8 +38,9 @@ if (!existsSync(join(root, "examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.ts")
   execFileSync(process.execPath, [join(root, "scripts/generate.mjs")], { stdio: "inherit" })
 }
 build()
-const dir = mkdtempSync(join(tmpdir(), "connect-effect-bench-"))
-process.on("exit", () => rmSync(dir, { recursive: true, force: true }))
+// Request bodies and latency logs live beside the compiled code, in bench/dist (git-ignored).
+const dir = join(import.meta.dirname, "dist", "load")
+mkdirSync(dir)
 const bodies = requestBodies(introduceName)
 const files = { sayBinary: join(dir, "say.binpb"), sayJson: join(dir, "say.json"), introduce: join(dir, "introduce.bin") }
 for (const key of ["sayBinary", "sayJson", "introduce"] as const) writeFileSync(files[key], bodies[key])
