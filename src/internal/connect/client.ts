@@ -16,8 +16,9 @@ import { ConnectError } from "../../ConnectError.js"
 import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../../Transport.js"
 import { concatBytes } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
-import { decodeEnvelopes, encodeEnvelope, flagCompressed, flagEndStream } from "../envelope.js"
+import { decodeEnvelopes, flagEndStream } from "../envelope.js"
 import type { ClientResponse, HttpCall } from "../http.js"
+import { bodyPayload, envelopeMessage, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import { type EndStream, endStreamFromJsonBytes, errorFromJsonBytes } from "./errorJson.js"
 import { encodeGetQuery } from "./get.js"
@@ -45,9 +46,6 @@ const splitTrailers = (all: Headers.Headers): { headers: Headers.Headers; traile
   return { headers: Headers.unsafeFromRecord(headers), trailers: Headers.unsafeFromRecord(trailers) }
 }
 
-const tooLargeToSend = (size: number, max: number) =>
-  new ConnectError({ code: "resource_exhausted", message: `message size ${size} is larger than configured writeMaxBytes ${max}` })
-
 /** @internal */
 export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig): Transport => {
   const baseUrl = config.baseUrl.replace(/\/+$/, "")
@@ -73,11 +71,6 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       ? new ConnectError({ code: "internal", message: `unsupported response encoding "${name}"`, metadata: response.headers })
       : compression
   }
-
-  const decompress = (compression: Compression | undefined, bytes: Uint8Array) =>
-    compression === undefined || bytes.byteLength === 0
-      ? Effect.succeed(bytes)
-      : compression.decompress(bytes, config.readMaxBytes)
 
   /**
    * A response that is not Connect at all is `unknown`; a Connect response of the wrong codec
@@ -107,7 +100,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       return Effect.fail(fromStatus)
     }
     return response.bytes(config.readMaxBytes).pipe(
-      Effect.flatMap((bytes) => decompress(compression, bytes)),
+      Effect.flatMap((bytes) => bodyPayload(bytes, compression, config.readMaxBytes)),
       Effect.map((bytes) => errorFromJsonBytes(bytes, metadata, fromStatus.code) ?? fromStatus),
       Effect.orElseSucceed(() => fromStatus),
       Effect.flatMap(Effect.fail)
@@ -122,20 +115,10 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     // Scoped: a response given up on before its body was read is aborted, not left to the GC.
     Effect.scoped(Effect.suspend(() => {
       const codec = methodCodec(method, config.json)
-      let body: Uint8Array
-      try {
-        body = codec.input.serialize(request)
-      } catch (e) {
-        return Effect.fail(e as ConnectError)
-      }
-      if (body.byteLength > config.writeMaxBytes) return Effect.fail(tooLargeToSend(body.byteLength, config.writeMaxBytes))
-      const compression = config.sendCompression !== undefined && body.byteLength >= config.compressMinBytes
-        ? config.sendCompression
-        : undefined
       const get = config.useHttpGet && method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
       const headers = requestHeaders(false, options, get)
       const url = `${baseUrl}/${method.parent.typeName}/${method.name}`
-      const send = (payload: Uint8Array) => {
+      const send = (payload: Uint8Array, compression: Compression | undefined) => {
         if (!get && compression !== undefined) headers[P.headerUnaryEncoding] = compression.name
         return http(
           get
@@ -143,8 +126,13 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
             : { method: "POST", url, headers: Headers.unsafeFromRecord(headers), body: payload }
         )
       }
-      return (compression === undefined ? Effect.succeed(body) : compression.compress(body)).pipe(
-        Effect.flatMap(send),
+      return serializeMessage(codec.input, request, config.writeMaxBytes).pipe(
+        Effect.flatMap((body) => {
+          const compression = worthCompressing(config.sendCompression, body.byteLength, config.compressMinBytes)
+          return compression === undefined
+            ? send(body, undefined)
+            : Effect.flatMap(compression.compress(body), (compressed) => send(compressed, compression))
+        }),
         Effect.flatMap((response): Effect.Effect<UnaryResponse<never>, ConnectError> => {
           const encoding = responseCompression(response, P.headerUnaryEncoding)
           if (encoding instanceof ConnectError) return Effect.fail(encoding)
@@ -152,13 +140,9 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
           const typeError = contentTypeError(response, false)
           if (typeError !== undefined) return Effect.fail(typeError)
           return response.bytes(config.readMaxBytes).pipe(
-            Effect.flatMap((bytes) => decompress(encoding, bytes)),
-            Effect.flatMap((bytes) =>
-              Effect.try({
-                try: () => ({ message: codec.output.parse(bytes) as never, ...splitTrailers(response.headers) }),
-                catch: (e) => e as ConnectError
-              })
-            )
+            Effect.flatMap((bytes) => bodyPayload(bytes, encoding, config.readMaxBytes)),
+            Effect.flatMap((bytes) => parseMessage(codec.output, bytes)),
+            Effect.map((message) => ({ message: message as never, ...splitTrailers(response.headers) }))
           )
         })
       )
@@ -171,24 +155,11 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
   ) =>
     Effect.gen(function*() {
       const codec = methodCodec(method, config.json)
-      const send = config.sendCompression
       // A request the client refuses to send aborts the exchange; the call then fails with the
       // refusal, not with the transport's view of the abort.
       let refusal: ConnectError | undefined
       const preferRefusal = (error: ConnectError) => refusal ?? error
-      const encoded = Stream.mapEffect(requests, (message) => {
-        let bytes: Uint8Array
-        try {
-          bytes = codec.input.serialize(message)
-        } catch (e) {
-          return Effect.fail(e as ConnectError)
-        }
-        if (bytes.byteLength > config.writeMaxBytes) return Effect.fail(tooLargeToSend(bytes.byteLength, config.writeMaxBytes))
-        if (send === undefined || bytes.byteLength < config.compressMinBytes) {
-          return Effect.succeed(encodeEnvelope(0, bytes))
-        }
-        return Effect.map(send.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
-      })
+      const encoded = Stream.mapEffect(requests, (message) => envelopeMessage(codec.input, message, config.sendCompression, config))
       const body = Stream.tapError(encoded, (e) => Effect.sync(() => refusal = e))
       const response = yield* http({
         method: "POST",
@@ -211,28 +182,19 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
         let end: EndStream | undefined
         return response.body.pipe(
           decodeEnvelopes(config.readMaxBytes),
-          Stream.mapEffect((envelope): Effect.Effect<Option.Option<never>, ConnectError> => {
+          Stream.mapEffect((envelope): Effect.Effect<Option.Option<unknown>, ConnectError> => {
             if (end !== undefined) {
               return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received data after end of stream" }))
             }
-            let payload: Effect.Effect<Uint8Array, ConnectError> = Effect.succeed(envelope.data)
-            if ((envelope.flags & flagCompressed) !== 0) {
-              if (encoding === undefined) {
-                return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received compressed message without connect-content-encoding" }))
+            return Effect.flatMap(envelopePayload(envelope, encoding, config.readMaxBytes), (bytes) => {
+              if ((envelope.flags & flagEndStream) === 0) return Effect.map(parseMessage(codec.output, bytes), Option.some)
+              try {
+                end = endStreamFromJsonBytes(bytes)
+              } catch (e) {
+                return Effect.fail(e as ConnectError)
               }
-              payload = encoding.decompress(envelope.data, config.readMaxBytes)
-            }
-            return Effect.flatMap(payload, (bytes) =>
-              Effect.try({
-                try: () => {
-                  if ((envelope.flags & flagEndStream) !== 0) {
-                    end = endStreamFromJsonBytes(bytes)
-                    return Option.none()
-                  }
-                  return Option.some(codec.output.parse(bytes) as never)
-                },
-                catch: (e) => e as ConnectError
-              }))
+              return Effect.succeed(Option.none())
+            })
           }),
           Stream.filterMap((o) => o),
           Stream.concat(Stream.suspend(() => {
@@ -248,7 +210,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
           Stream.ensuring(Effect.suspend(() => Deferred.succeed(trailers, end?.trailers ?? Headers.empty)))
         )
       })
-      const result: StreamResponse<never> = {
+      const result: StreamResponse<unknown> = {
         headers: response.headers,
         messages,
         trailers: Deferred.await(trailers)

@@ -15,8 +15,9 @@ import { ConnectError } from "../../ConnectError.js"
 import type { MethodImplementation } from "../../ConnectService.js"
 import { type Deadline, deadlineAfter, effectWithin, streamWithin } from "../deadline.js"
 import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
-import { decodeEnvelopes, encodeEnvelope, flagCompressed, flagEndStream } from "../envelope.js"
+import { decodeEnvelopes, encodeEnvelope, flagEndStream } from "../envelope.js"
 import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
+import { bodyPayload, envelopeMessage, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
@@ -112,38 +113,19 @@ const handleUnary = (
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerUnaryAcceptEncoding])
   const requestCompression = checked.compression
   const exchange = body.pipe(
-    Effect.flatMap((bytes) =>
-      // An empty body is the empty message, never compressed data (the spec says so for GET and POST).
-      requestCompression === undefined || bytes.byteLength === 0
-        ? Effect.succeed(bytes)
-        : requestCompression.decompress(bytes, config.readMaxBytes)
-    ),
-    Effect.flatMap((bytes) => {
-      try {
-        return impl.unary!(codec.input.parse(bytes), ctx)
-      } catch (e) {
-        return Effect.fail(e)
-      }
-    }),
-    Effect.flatMap((message): Effect.Effect<ServerResponse, ConnectError> => {
-      let bytes: Uint8Array
-      try {
-        bytes = codec.output.serialize(message)
-      } catch (e) {
-        return Effect.fail(e as ConnectError)
-      }
-      if (bytes.byteLength > config.writeMaxBytes) {
-        return Effect.fail(new ConnectError({ code: "resource_exhausted", message: `response message size ${bytes.byteLength} is larger than configured writeMaxBytes ${config.writeMaxBytes}` }))
-      }
+    Effect.flatMap((bytes) => bodyPayload(bytes, requestCompression, config.readMaxBytes)),
+    Effect.flatMap((bytes) => parseMessage(codec.input, bytes)),
+    Effect.flatMap((message) => impl.unary!(message, ctx)),
+    Effect.flatMap((message) => serializeMessage(codec.output, message, config.writeMaxBytes)),
+    Effect.flatMap((bytes): Effect.Effect<ServerResponse, ConnectError> => {
       const headers: Record<string, string> = {}
       ctx.writeHeaders(headers)
       ctx.writeTrailers(headers, P.trailerPrefix)
       headers[P.headerContentType] = json ? P.contentTypeUnaryJson : P.contentTypeUnaryProto
-      if (responseCompression === undefined || bytes.byteLength < config.compressMinBytes) {
-        return Effect.succeed({ status: 200, headers, body: bytes })
-      }
-      headers[P.headerUnaryEncoding] = responseCompression.name
-      return Effect.map(responseCompression.compress(bytes), (compressed) => ({ status: 200, headers, body: compressed }))
+      const compression = worthCompressing(responseCompression, bytes.byteLength, config.compressMinBytes)
+      if (compression === undefined) return Effect.succeed({ status: 200, headers, body: bytes })
+      headers[P.headerUnaryEncoding] = compression.name
+      return Effect.map(compression.compress(bytes), (compressed) => ({ status: 200, headers, body: compressed }))
     })
   )
   return Effect.catchAllCause(effectWithin(exchange, handlerDeadline(checked.timeoutMs)), (cause) =>
@@ -193,35 +175,14 @@ const handleStream = (
     const requestCompression = checked.compression
     const requests = request.body.pipe(
       decodeEnvelopes(config.readMaxBytes),
-      Stream.mapEffect((envelope) => {
-        if ((envelope.flags & flagEndStream) !== 0) {
-          return Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
-        }
-        let payload: Effect.Effect<Uint8Array, ConnectError> = Effect.succeed(envelope.data)
-        if ((envelope.flags & flagCompressed) !== 0) {
-          if (requestCompression === undefined) {
-            return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received compressed message without connect-content-encoding" }))
-          }
-          payload = requestCompression.decompress(envelope.data, config.readMaxBytes)
-        }
-        return Effect.flatMap(payload, (bytes) => Effect.try({ try: () => codec.input.parse(bytes), catch: (e) => e as ConnectError }))
-      })
+      Stream.mapEffect((envelope) =>
+        (envelope.flags & flagEndStream) !== 0
+          ? Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
+          : Effect.flatMap(envelopePayload(envelope, requestCompression, config.readMaxBytes), (bytes) => parseMessage(codec.input, bytes))
+      )
     )
-    const encoded = Stream.mapEffect(impl.streaming(requests, ctx), (message) => {
-      let bytes: Uint8Array
-      try {
-        bytes = codec.output.serialize(message)
-      } catch (e) {
-        return Effect.fail(e as ConnectError)
-      }
-      if (bytes.byteLength > config.writeMaxBytes) {
-        return Effect.fail(new ConnectError({ code: "resource_exhausted", message: `response message size ${bytes.byteLength} is larger than configured writeMaxBytes ${config.writeMaxBytes}` }))
-      }
-      if (responseCompression === undefined || bytes.byteLength < config.compressMinBytes) {
-        return Effect.succeed(encodeEnvelope(0, bytes))
-      }
-      return Effect.map(responseCompression.compress(bytes), (c) => encodeEnvelope(flagCompressed, c))
-    })
+    const encoded = Stream.mapEffect(impl.streaming(requests, ctx), (message) =>
+      envelopeMessage(codec.output, message, responseCompression, config))
     messages = streamWithin(encoded, handlerDeadline(checked.timeoutMs))
   }
   const body = messages.pipe(

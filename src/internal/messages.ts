@@ -1,0 +1,90 @@
+/**
+ * Sending and receiving one message, the same on both sides of every protocol: serialize and
+ * hold to writeMaxBytes, compress when worth it, frame; unframe, decompress, parse.
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type { Compression } from "../Compression.js"
+import { ConnectError } from "../ConnectError.js"
+import { encodeEnvelope, type Envelope, flagCompressed } from "./envelope.js"
+import type { Serialization } from "./serialization.js"
+
+/** @internal */
+export interface WriteLimits {
+  readonly writeMaxBytes: number
+  readonly compressMinBytes: number
+}
+
+/** @internal */
+export const serializeMessage = (
+  serialization: Serialization<unknown>,
+  message: unknown,
+  writeMaxBytes: number
+): Effect.Effect<Uint8Array, ConnectError> => {
+  let bytes: Uint8Array
+  try {
+    bytes = serialization.serialize(message)
+  } catch (e) {
+    return Effect.fail(e as ConnectError)
+  }
+  return bytes.byteLength > writeMaxBytes
+    ? Effect.fail(
+      new ConnectError({
+        code: "resource_exhausted",
+        message: `message size ${bytes.byteLength} is larger than configured writeMaxBytes ${writeMaxBytes}`
+      })
+    )
+    : Effect.succeed(bytes)
+}
+
+/** The compression to apply to a payload of this size, if any. @internal */
+export const worthCompressing = (
+  compression: Compression | undefined,
+  size: number,
+  compressMinBytes: number
+): Compression | undefined => (compression !== undefined && size >= compressMinBytes ? compression : undefined)
+
+/** One message as an envelope, compressed when worth it. @internal */
+export const envelopeMessage = (
+  serialization: Serialization<unknown>,
+  message: unknown,
+  compression: Compression | undefined,
+  limits: WriteLimits
+): Effect.Effect<Uint8Array, ConnectError> =>
+  Effect.flatMap(serializeMessage(serialization, message, limits.writeMaxBytes), (bytes) => {
+    const use = worthCompressing(compression, bytes.byteLength, limits.compressMinBytes)
+    return use === undefined
+      ? Effect.succeed(encodeEnvelope(0, bytes))
+      : Effect.map(use.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
+  })
+
+/** An envelope's payload, decompressed with the stream's negotiated compression. @internal */
+export const envelopePayload = (
+  envelope: Envelope,
+  compression: Compression | undefined,
+  readMaxBytes: number
+): Effect.Effect<Uint8Array, ConnectError> => {
+  if ((envelope.flags & flagCompressed) === 0) return Effect.succeed(envelope.data)
+  return compression === undefined
+    ? Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received a compressed message without an encoding" }))
+    : compression.decompress(envelope.data, readMaxBytes)
+}
+
+/** A whole unary body, decompressed; an empty body is the empty message, never compressed data. @internal */
+export const bodyPayload = (
+  bytes: Uint8Array,
+  compression: Compression | undefined,
+  readMaxBytes: number
+): Effect.Effect<Uint8Array, ConnectError> =>
+  compression === undefined || bytes.byteLength === 0
+    ? Effect.succeed(bytes)
+    : compression.decompress(bytes, readMaxBytes)
+
+/** @internal */
+export const parseMessage = <A>(serialization: Serialization<A>, bytes: Uint8Array): Effect.Effect<A, ConnectError> => {
+  try {
+    return Effect.succeed(serialization.parse(bytes))
+  } catch (e) {
+    return Effect.fail(e as ConnectError)
+  }
+}
