@@ -3,6 +3,9 @@
  * Connect error (never a crash or a hang), and the server keeps serving afterwards.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { ConnectServer, ConnectService } from "connect-effect"
 import * as Context from "effect/Context"
@@ -679,3 +682,113 @@ describe("server: one connection after another's hostile request", () => {
       }))
   })
 })
+
+// ---- the same hostility against the @effect/platform HttpApp path (toHttpApp on NodeHttpServer) ----
+
+const PlatformProbedServer = Layer.unwrapEffect(Effect.gen(function*() {
+  const app = yield* ConnectServer.toHttpApp({ services: [TestService], readMaxBytes })
+  return HttpServer.serve(HttpRouter.empty.pipe(HttpRouter.all(`/${TestService.typeName}/*`, app)))
+})).pipe(
+  Layer.provide(ProbedServiceLive),
+  Layer.provideMerge(ProbeLive),
+  Layer.provideMerge(NodeHttpServer.layer(Http.createServer, { port: 0, host: "127.0.0.1" }))
+)
+
+/** The platform server's address as a ConnectServer, so that the helpers above work unchanged. */
+const PlatformAsConnectServer = Layer.effect(
+  ConnectServer.ConnectServer,
+  HttpServer.addressWith((address) =>
+    Effect.succeed(
+      address._tag === "TcpAddress"
+        ? { url: `http://127.0.0.1:${address.port}`, host: "127.0.0.1", port: address.port }
+        : { url: "", host: "", port: 0 }
+    )
+  )
+).pipe(Layer.provideMerge(PlatformProbedServer))
+
+describe("platform HttpApp: hostile input and vanishing clients", () => {
+  layer(PlatformAsConnectServer, { timeout: "30 seconds", excludeTestServices: true })((it) => {
+    const probedHealthy = Effect.gen(function*() {
+      const res = yield* send({ path: echoPath, headers: { ...proto, "x-test-id": "healthy" }, body: echoBytes({ text: "still here" }) })
+      expect(res.status).toBe(200)
+      expect(fromBinary(EchoResponseSchema, res.body).text).toBe("still here")
+    })
+
+    it.effect("oversized unary bodies (declared, chunked, or gzip bombs) are 429 resource_exhausted", () =>
+      Effect.gen(function*() {
+        const big = echoBytes({ payload: new Uint8Array(readMaxBytes + 1) })
+        expectUnaryError(yield* send({ path: echoPath, headers: proto, body: big }), 429, "resource_exhausted")
+        const chunks = Array.from({ length: 40 }, (_, i) => big.subarray(i * 2048, (i + 1) * 2048)).filter((c) => c.byteLength > 0)
+        expectUnaryError(yield* send({ path: echoPath, headers: proto, body: chunks }), 429, "resource_exhausted")
+        expectUnaryError(yield* send({ path: echoPath, headers: { ...proto, "content-encoding": "gzip" }, body: gzipBomb }), 429, "resource_exhausted")
+        yield* probedHealthy
+      }))
+
+    it.effect("invalid protobuf and invalid JSON are 400 invalid_argument", () =>
+      Effect.gen(function*() {
+        expectUnaryError(yield* send({ path: echoPath, headers: proto, body: new Uint8Array([0xff, 0xff]) }), 400, "invalid_argument")
+        expectUnaryError(yield* send({ path: echoPath, headers: { "content-type": "application/json" }, body: "{nope" }), 400, "invalid_argument")
+        yield* probedHealthy
+      }))
+
+    it.effect("a truncated envelope and a 4 GiB length prefix end the stream with the right code, at once", () =>
+      Effect.gen(function*() {
+        expectStreamError(yield* send({ path: clientStreamPath, headers: streamProto, body: envelope(0, new Uint8Array(3), 10) }), "invalid_argument")
+        expectStreamError(
+          yield* send({ path: clientStreamPath, headers: streamProto, body: envelope(0, new Uint8Array(0), 0xffffffff), leaveOpen: true }, "2 seconds"),
+          "resource_exhausted"
+        )
+        yield* probedHealthy
+      }))
+
+    it.scoped("a client stream that stalls mid-envelope: its handler is interrupted when the client vanishes", () =>
+      Effect.gen(function*() {
+        const { interrupted, started } = yield* Probe
+        const partial = envelope(0, echoBytes({ text: "second", payload: new Uint8Array(100) })).subarray(0, 20)
+        const req = yield* openRequest(clientStreamPath, { ...streamProto, "x-test-id": "p-stalled" }, [envelope(0, echoBytes({ text: "first" })), partial])
+        yield* waitFor(started, "p-stalled")
+        yield* probedHealthy
+        req.destroy()
+        yield* waitFor(interrupted, "p-stalled")
+        yield* probedHealthy
+      }))
+
+    it.scoped("a unary handler still working when the client disconnects is interrupted", () =>
+      Effect.gen(function*() {
+        const { interrupted, started } = yield* Probe
+        const req = yield* openRequest(echoPath, { ...proto, "x-test-id": "p-slow" }, [])
+        req.end(echoBytes({ text: "slow", delayMs: 60_000 }))
+        yield* waitFor(started, "p-slow")
+        req.destroy()
+        yield* waitFor(interrupted, "p-slow")
+        yield* probedHealthy
+      }))
+
+    it.scoped("an endless server stream stops when the client disconnects", () =>
+      Effect.gen(function*() {
+        const { interrupted, started } = yield* Probe
+        const request = envelope(0, toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "forever", size: 1000 })))
+        const req = yield* openRequest(serverStreamPath, { ...streamProto, "x-test-id": "p-endless" }, [])
+        req.end(request)
+        yield* waitFor(started, "p-endless")
+        yield* Effect.sleep("100 millis")
+        req.destroy()
+        yield* Effect.sleep("100 millis")
+        const after = produced.get("p-endless") ?? 0
+        yield* Effect.sleep("300 millis")
+        expect(produced.get("p-endless")).toBe(after) // the handler stopped producing
+        yield* waitFor(interrupted, "p-endless", "1 second") // and saw its interruption
+        yield* probedHealthy
+      }))
+
+    it.effect("timeout: Connect-Timeout-Ms 50 with a slow handler is deadline_exceeded fast", () =>
+      Effect.gen(function*() {
+        const start = Date.now()
+        const res = yield* send({ path: echoPath, headers: { ...proto, "connect-timeout-ms": "50", "x-test-id": "p-timeout" }, body: echoBytes({ delayMs: 2000 }) })
+        expectUnaryError(res, 504, "deadline_exceeded")
+        expect(Date.now() - start).toBeLessThan(1000)
+        yield* probedHealthy
+      }))
+  })
+})
+
