@@ -7,13 +7,14 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { ConnectServer, ConnectService } from "connect-effect"
+import { Code, ConnectServer, ConnectService } from "connect-effect"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import fc from "fast-check"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import { Buffer } from "node:buffer"
@@ -792,3 +793,69 @@ describe("platform HttpApp: hostile input and vanishing clients", () => {
   })
 })
 
+
+describe("server: fuzzed requests", () => {
+  layer(ourServer({ readMaxBytes }), { timeout: "60 seconds", excludeTestServices: true })((it) => {
+    const pathArb = fc.constantFrom(echoPath, serverStreamPath, clientStreamPath, bidiPath)
+    const contentTypeArb = fc.constantFrom(
+      "application/proto",
+      "application/json",
+      "application/connect+proto",
+      "application/connect+json",
+      "text/plain",
+      "application/json; charset=utf-8"
+    )
+    const optionalHeader = (arb: fc.Arbitrary<string>) => fc.option(arb, { nil: undefined })
+    const headersArb = fc.record({
+      "content-type": contentTypeArb,
+      "connect-timeout-ms": optionalHeader(fc.oneof(fc.stringMatching(/^[0-9]{1,11}$/), fc.constantFrom("x", "-1", ""))),
+      "content-encoding": optionalHeader(fc.constantFrom("gzip", "br", "identity", "zstd")),
+      "connect-content-encoding": optionalHeader(fc.constantFrom("gzip", "br", "identity", "zstd")),
+      "connect-protocol-version": optionalHeader(fc.constantFrom("1", "2"))
+    })
+    // Bodies: random bytes, random envelopes, and envelopes around valid messages with random flags.
+    const bodyArb = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(
+        fc.record({ flags: fc.integer({ min: 0, max: 255 }), data: fc.uint8Array({ maxLength: 50 }), lie: fc.option(fc.nat(), { nil: undefined }) }),
+        { maxLength: 4 }
+      ).map((es) => Buffer.concat(es.map((e) => envelope(e.flags, e.data, e.lie ?? e.data.byteLength)))),
+      fc.array(fc.record({ flags: fc.integer({ min: 0, max: 3 }), text: fc.string({ maxLength: 10 }) }), { maxLength: 3 })
+        .map((ms) => Buffer.concat(ms.map((m) => envelope(m.flags, echoBytes({ text: m.text })))))
+    )
+
+    it.effect("whatever the headers and bytes: a Connect answer, promptly, and the server keeps serving", () =>
+      Effect.gen(function*() {
+        const { url } = yield* ConnectServer.ConnectServer
+        const headers = (h: Record<string, string | undefined>) => {
+          const out: Record<string, string> = {}
+          for (const [n, v] of Object.entries(h)) if (v !== undefined) out[n] = v
+          return out
+        }
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(pathArb, headersArb, bodyArb, async (path, h, body) => {
+              const res = await Effect.runPromise(
+                rawRequest(url, { path, headers: headers(h), body }).pipe(
+                  Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("no answer within 3 s") })
+                )
+              )
+              if (res.status === 415) return
+              if (res.status === 200 && (res.headers["content-type"] ?? "").startsWith("application/connect+")) {
+                const end = parseStreamBody(res.body).end
+                expect(end.error === undefined || Code.isCode(end.error.code)).toBe(true)
+                return
+              }
+              if (res.status === 200) return
+              expect(res.headers["content-type"]).toBe("application/json")
+              const json = jsonOf(res.body)
+              expect(Code.isCode(json.code)).toBe(true)
+              expect(res.status).toBe(Code.toHttpStatus(json.code))
+            }),
+            { numRuns: 150 }
+          )
+        )
+        yield* healthy
+      }))
+  })
+})
