@@ -32,13 +32,13 @@ export const appendHeaders = (target: globalThis.Headers, headers: ReadonlyArray
 }
 
 /** An Any as an error detail: its type name without the URL prefix, and its bytes. */
-export const toErrorDetail = (any: Any): ConnectError.ErrorDetail => ({
+const toErrorDetail = (any: Any): ConnectError.ErrorDetail => ({
   type: any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1),
   value: any.value
 })
 
 /** An error detail as an Any. */
-export const toAny = (detail: ConnectError.ErrorDetail): Any =>
+const toAny = (detail: ConnectError.ErrorDetail): Any =>
   create(AnySchema, { typeUrl: typeUrlPrefix + detail.type, value: detail.value })
 
 /** The ConnectError a handler raises for an error in a response definition, with extra details appended. */
