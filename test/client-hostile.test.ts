@@ -6,7 +6,7 @@
 import { create, toBinary } from "@bufbuild/protobuf"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { type Code, ConnectClient, ConnectError, ConnectTransport } from "connect-effect"
+import { Code, ConnectClient, ConnectError, ConnectTransport } from "connect-effect"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -15,6 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import fc from "fast-check"
 import type * as Http from "node:http"
 import { Buffer } from "node:buffer"
 import * as zlib from "node:zlib"
@@ -634,6 +635,72 @@ describe("client: timing edge cases", () => {
       })
       const response = yield* client.echo({ text: "x" }).pipe(Effect.timeout("3 seconds"))
       expect(response.text).toBe("slowly".repeat(100))
+    }))
+})
+
+describe("client: fuzzed responses", () => {
+  it.scopedLive("whatever the status, headers and bytes: a message or a ConnectError, promptly, never a defect", () =>
+    Effect.gen(function*() {
+      let current: { status: number; headers: Record<string, string>; body: Uint8Array } = { status: 200, headers: {}, body: new Uint8Array(0) }
+      const client = yield* clientOf((req, res) => {
+        req.resume()
+        req.on("end", () => {
+          res.writeHead(current.status, current.headers)
+          res.end(current.body)
+        })
+      }, { readMaxBytes: 4096 })
+      const statusArb = fc.constantFrom(200, 200, 200, 400, 404, 408, 429, 500, 502, 503)
+      const typeArb = fc.constantFrom(
+        "application/proto",
+        "application/json",
+        "application/connect+proto",
+        "application/connect+json",
+        "text/html",
+        "application/json; charset=utf-8"
+      )
+      const encodingArb = fc.option(fc.constantFrom("gzip", "br", "identity", "zstd"), { nil: undefined })
+      const envelopesArb = fc.array(
+        fc.oneof(
+          fc.record({ flags: fc.integer({ min: 0, max: 3 }), data: fc.uint8Array({ maxLength: 40 }) }),
+          fc.record({ flags: fc.constant(2), data: fc.jsonValue({ maxDepth: 2 }).map((j) => enc.encode(JSON.stringify(j))) }),
+          fc.record({ flags: fc.constant(0), data: fc.string({ maxLength: 10 }).map(echoResponse) })
+        ),
+        { maxLength: 4 }
+      ).map((es) => Buffer.concat(es.map((e) => envelope(e.flags, e.data))))
+      const bodyArb = fc.oneof(
+        fc.uint8Array({ maxLength: 100 }),
+        envelopesArb,
+        fc.jsonValue({ maxDepth: 2 }).map((j) => enc.encode(JSON.stringify(j))),
+        fc.string({ maxLength: 10 }).map(echoResponse)
+      )
+      const check = <A>(call: Effect.Effect<A, ConnectError.ConnectError>) =>
+        call.pipe(
+          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("no result within 3 s") }),
+          Effect.exit,
+          Effect.map((exit) => {
+            if (Exit.isSuccess(exit)) return
+            const failure = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+            expect(ConnectError.isConnectError(failure), `not a ConnectError failure: ${String(exit.cause)}`).toBe(true)
+            expect(Code.isCode((failure as ConnectError.ConnectError).code)).toBe(true)
+          })
+        )
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(statusArb, typeArb, encodingArb, bodyArb, async (status, type, encoding, body) => {
+            current = {
+              status,
+              headers: {
+                "content-type": type,
+                ...(encoding === undefined ? {} : { "content-encoding": encoding, "connect-content-encoding": encoding })
+              },
+              body
+            }
+            await Effect.runPromise(check(client.echo({ text: "x" })))
+            await Effect.runPromise(check(collect(client.serverStream({ text: "x" }))))
+          }),
+          { numRuns: 100 }
+        )
+      )
     }))
 })
 
