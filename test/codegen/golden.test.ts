@@ -25,6 +25,7 @@ const generate = (options: ReadonlyArray<string>): ReadonlyMap<string, string> =
   const out = tempDir("golden")
   bufGenerate([protoDirs.cases, protoDirs.eliza], out, [{ command: pluginFromSource, options }])
   const files = new Map(listFiles(out).map((file) => [file, readFileSync(join(out, file), "utf8")]))
+  rmSync(out, { recursive: true, force: true })
   generated.set(options, files)
   return files
 }

@@ -20,8 +20,14 @@ const installedVersion = (name: string): string => versionIn(join(repoRoot, "nod
 
 const dependencies = ["effect", "@effect/platform", "@effect/platform-node", "@bufbuild/protobuf", "@bufbuild/protoc-gen-es", "typescript", "@types/node"]
 
-const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: NodeJS.ProcessEnv = process.env): string =>
-  execFileSync(command, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+/** Runs a command and returns its output; a failure's message carries the output (tsc reports errors there). */
+const run = (command: string, args: ReadonlyArray<string>, cwd: string, env: NodeJS.ProcessEnv = process.env): string => {
+  try {
+    return execFileSync(command, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
+  } catch (error) {
+    throw new Error(`${command} ${args.join(" ")} failed:\n${String((error as { stdout?: unknown }).stdout)}`)
+  }
+}
 
 describe("npm pack", () => {
   it("installs into a fresh project that generates, type-checks, and runs a generated client against a generated server", () => {

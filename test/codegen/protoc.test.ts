@@ -7,7 +7,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
 import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt"
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
-import { chmodSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { binOf, listFiles, pluginFromSource, protoDirs, repoRoot, tempDir } from "./support.js"
 
@@ -27,7 +27,7 @@ describe("protoc-gen-connect-effect under protoc", () => {
     writeFileSync(plugin, `#!/bin/sh\nexec ${pluginFromSource.map((part) => JSON.stringify(part)).join(" ")}\n`)
     chmodSync(plugin, 0o755)
     const out = join(dir, "out")
-    execFileSync("mkdir", [out])
+    mkdirSync(out)
     for (const protoDir of [protoDirs.cases, protoDirs.eliza]) {
       execFileSync("protoc", [
         `--plugin=protoc-gen-connect-effect=${plugin}`,
@@ -37,7 +37,9 @@ describe("protoc-gen-connect-effect under protoc", () => {
         ...protoFiles(protoDir)
       ], { cwd: protoDir, stdio: ["ignore", "inherit", "inherit"] })
     }
-    expect(new Map(listFiles(out).map((file) => [file, readFileSync(join(out, file), "utf8")]))).toEqual(golden)
+    const generated = new Map(listFiles(out).map((file) => [file, readFileSync(join(out, file), "utf8")]))
+    rmSync(dir, { recursive: true, force: true })
+    expect(generated).toEqual(golden)
   }, 60_000)
 
   it("a CodeGeneratorRequest on stdin gives the golden files", () => {

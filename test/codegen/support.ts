@@ -2,7 +2,7 @@
  * Helpers of the protoc-gen-connect-effect tests: run buf (and protoc) with the plugin, list outputs.
  */
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -49,7 +49,11 @@ export const bufGenerate = (inputs: ReadonlyArray<string>, out: string, plugins:
     ])
   ].join("\n")
   writeFileSync(join(dir, "buf.gen.yaml"), yaml)
-  execFileSync(binOf("buf"), ["generate"], { cwd: dir, stdio: ["ignore", "inherit", "inherit"] })
+  try {
+    execFileSync(binOf("buf"), ["generate"], { cwd: dir, stdio: ["ignore", "inherit", "inherit"] })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** protoc-gen-es, as buf's `local` takes it. */
