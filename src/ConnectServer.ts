@@ -11,7 +11,6 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Compression from "./Compression.js"
@@ -127,7 +126,7 @@ const makeHandler = <Services extends ReadonlyArray<DescService>>(
  */
 export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
   options: HandlerOptions<Services>
-): Effect.Effect<HttpApp.Default<never, Scope.Scope>, never, Implementations<Services>> =>
+): Effect.Effect<HttpApp.Default, never, Implementations<Services>> =>
   Effect.map(makeHandler(options), platformApp)
 
 const listen = (server: Http.Server, port: number, host: string) =>

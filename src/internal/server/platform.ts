@@ -3,20 +3,23 @@
  * serve with any platform HttpServer.
  * @internal
  */
-import * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Http from "node:http"
 import { ConnectError } from "../../ConnectError.js"
 import { collectBounded } from "../bytes.js"
 import type { ServerHandler, ServerRequest } from "../http.js"
 import { tooLarge } from "../http.js"
+import { toServerRequest as fromIncomingMessage } from "./node.js"
 
 const readError = (cause: unknown) => new ConnectError({ code: "canceled", message: "failed to read the request body", cause })
 
-const toServerRequest = (request: HttpServerRequest.HttpServerRequest): ServerRequest => {
+const fromPlatformRequest = (request: HttpServerRequest.HttpServerRequest): ServerRequest => {
   const url = request.url
   const query = url.indexOf("?")
   const body = Stream.mapError(request.stream, readError)
@@ -35,15 +38,41 @@ const toServerRequest = (request: HttpServerRequest.HttpServerRequest): ServerRe
   }
 }
 
-/** @internal */
-export const toHttpApp = (handler: ServerHandler): HttpApp.Default<never, Scope.Scope> =>
+/**
+ * The platform's request stream destroys a node:http request it stops reading early, which
+ * kills the connection before an error response (a size limit, a bad envelope) is written.
+ * A request served by node:http is therefore read the node adapter's way, leaving an unread
+ * rest of the body to Node.
+ */
+const toServerRequest = (request: HttpServerRequest.HttpServerRequest): ServerRequest => {
+  const source = (request as { readonly source?: unknown }).source
+  return source instanceof Http.IncomingMessage
+    ? { ...fromIncomingMessage(source), path: fromPlatformRequest(request).path }
+    : fromPlatformRequest(request)
+}
+
+/**
+ * The handler runs in a scope of its own that closes with the response stream's own exit, so
+ * that a client going away mid-stream reaches the handler as an interruption.
+ * @internal
+ */
+export const toHttpApp = (handler: ServerHandler): HttpApp.Default =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    Effect.map(handler(toServerRequest(request)), (response) => {
-      const contentType = response.headers["content-type"]
-      const options = { status: response.status, headers: response.headers, ...(contentType === undefined ? {} : { contentType }) }
-      const body = response.body
-      if (body === undefined) return HttpServerResponse.empty(options)
-      if (body instanceof Uint8Array) return HttpServerResponse.uint8Array(body, options)
-      // The handler's scope must outlive this effect: it closes when the body has been sent.
-      return HttpApp.unsafeEjectStreamScope(HttpServerResponse.stream(body, options))
-    }))
+    Effect.flatMap(Scope.make(), (scope) =>
+      Effect.onExit(
+        Effect.map(Scope.extend(handler(toServerRequest(request)), scope), (response) => {
+          const contentType = response.headers["content-type"]
+          const options = { status: response.status, headers: response.headers, ...(contentType === undefined ? {} : { contentType }) }
+          const body = response.body
+          if (body === undefined) return HttpServerResponse.empty(options)
+          if (body instanceof Uint8Array) return HttpServerResponse.uint8Array(body, options)
+          return HttpServerResponse.stream(Stream.ensuringWith(body, (exit) => Scope.close(scope, exit)), options)
+        }),
+        (exit) =>
+          Exit.isSuccess(exit) && !(exit.value.body._tag === "Stream")
+            ? Scope.close(scope, Exit.void)
+            : Exit.isFailure(exit)
+            ? Scope.close(scope, exit)
+            : Effect.void
+      )
+    ))
