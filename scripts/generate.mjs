@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const buf = join(root, "node_modules", ".bin", "buf")
-const targets = ["examples/eliza", "test"]
+const targets = ["examples/eliza", "test", "test/codegen"]
 
 for (const target of targets) {
   const dir = join(root, target)

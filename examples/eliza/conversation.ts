@@ -2,14 +2,14 @@
  * The demo conversation: all four RPCs of the Eliza service, printed as they happen.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { ConnectClient, ConnectTransport } from "connect-effect"
+import { ConnectTransport } from "connect-effect"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ElizaService } from "./gen/connectrpc/eliza/v1/eliza_pb.js"
+import { ElizaServiceClient } from "./gen/connectrpc/eliza/v1/eliza_connect_effect.js"
 
 export const conversation = Effect.gen(function*() {
-  const eliza = yield* ConnectClient.make(ElizaService)
+  const eliza = yield* ElizaServiceClient
 
   yield* Console.log("> Say: Hello, I feel tired today")
   const said = yield* eliza.say({ sentence: "Hello, I feel tired today" })
@@ -33,6 +33,7 @@ export const conversation = Effect.gen(function*() {
 /** Runs the conversation against the Eliza server at `baseUrl`. */
 export const talkTo = (baseUrl: string) =>
   conversation.pipe(
+    Effect.provide(ElizaServiceClient.layer),
     Effect.provide(ConnectTransport.layer({ baseUrl })),
     Effect.provide(NodeHttpClient.layerUndici)
   )

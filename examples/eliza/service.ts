@@ -1,15 +1,15 @@
 /**
  * The Eliza service implementation.
  */
-import { ConnectError, ConnectService } from "connect-effect"
+import { ConnectError } from "connect-effect"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { ElizaService } from "./gen/connectrpc/eliza/v1/eliza_pb.js"
+import { ElizaServiceHandlers } from "./gen/connectrpc/eliza/v1/eliza_connect_effect.js"
 import { introduction, reply } from "./eliza.js"
 
-export const ElizaLive = ConnectService.toLayer(ElizaService, {
+export const ElizaLive = ElizaServiceHandlers.layer({
   say: (request) =>
     request.sentence.trim() === ""
       ? Effect.fail(ConnectError.make("invalid_argument", "say something: the sentence is empty"))
