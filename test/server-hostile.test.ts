@@ -247,6 +247,51 @@ describe("server: hostile unary requests", () => {
         yield* healthy
       }))
 
+    it.effect("timeout: a client that stalls its body past Connect-Timeout-Ms gets deadline_exceeded, not a hang", () =>
+      Effect.gen(function*() {
+        const start = Date.now()
+        const body = echoBytes({ text: "half", payload: new Uint8Array(1000) })
+        const unary = yield* send({
+          path: echoPath,
+          headers: { ...proto, "connect-timeout-ms": "100", "content-length": String(body.byteLength) },
+          body: body.subarray(0, 300),
+          leaveOpen: true
+        }, "3 seconds")
+        expectUnaryError(unary, 504, "deadline_exceeded")
+        const stream = yield* send({
+          path: clientStreamPath,
+          headers: { ...streamProto, "connect-timeout-ms": "100" },
+          body: [envelope(0, echoBytes({ text: "one" }))],
+          leaveOpen: true
+        }, "3 seconds")
+        expectStreamError(stream, "deadline_exceeded")
+        const bidi = yield* send({
+          path: bidiPath,
+          headers: { ...streamProto, "connect-timeout-ms": "100" },
+          body: [envelope(0, echoBytes({ text: "one" }))],
+          leaveOpen: true
+        }, "3 seconds")
+        expect(expectStreamError(bidi, "deadline_exceeded").messages.length).toBe(1)
+        expect(Date.now() - start).toBeLessThan(2000)
+        yield* healthy
+      }))
+
+    it.effect("GET: the message in URL-safe base64, padded (percent-encoded) or not, and in percent-encoded JSON", () =>
+      Effect.gen(function*() {
+        const bytes = echoBytes({ text: "get me?" })
+        const unpadded = Buffer.from(bytes).toString("base64url")
+        const padded = encodeURIComponent(Buffer.from(bytes).toString("base64").replace(/\+/g, "-").replace(/\//g, "_"))
+        for (const message of [unpadded, padded]) {
+          const res = yield* send({ method: "GET", path: `${echoPath}?connect=v1&encoding=proto&base64=1&message=${message}` })
+          expect([message, res.status]).toEqual([message, 200])
+          expect(fromBinary(EchoResponseSchema, res.body).text).toBe("get me?")
+        }
+        const json = encodeURIComponent(JSON.stringify({ text: "get me?" }))
+        const res = yield* send({ method: "GET", path: `${echoPath}?connect=v1&encoding=json&message=${json}` })
+        expect(res.status).toBe(200)
+        expect(jsonOf(res.body).text).toBe("get me?")
+      }))
+
     it.effect("timeout: a server stream past its Connect-Timeout-Ms ends with deadline_exceeded", () =>
       Effect.gen(function*() {
         const start = Date.now()
@@ -779,6 +824,18 @@ describe("platform HttpApp: hostile input and vanishing clients", () => {
         yield* Effect.sleep("300 millis")
         expect(produced.get("p-endless")).toBe(after) // the handler stopped producing
         yield* waitFor(interrupted, "p-endless", "1 second") // and saw its interruption
+        yield* probedHealthy
+      }))
+
+    it.effect("timeout: a client stream stalled past Connect-Timeout-Ms gets deadline_exceeded, not a hang", () =>
+      Effect.gen(function*() {
+        const stream = yield* send({
+          path: clientStreamPath,
+          headers: { ...streamProto, "connect-timeout-ms": "100", "x-test-id": "p-stall-timeout" },
+          body: [envelope(0, echoBytes({ text: "one" }))],
+          leaveOpen: true
+        }, "3 seconds")
+        expectStreamError(stream, "deadline_exceeded")
         yield* probedHealthy
       }))
 
