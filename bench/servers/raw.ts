@@ -1,5 +1,6 @@
 // The ceiling: a bare node:http handler that drains the request and writes precomputed bytes.
-// Say answers with the fixed response for `saySentence` (binary or JSON by content-type);
+// Say answers with the fixed response for `saySentence` (binary or JSON by content-type), with a
+// content-length as both real servers send;
 // Introduce answers with the fixed stream for the request body, built on first sight and cached.
 import { createServer } from "node:http"
 import { fromBinary } from "@bufbuild/protobuf"
@@ -16,8 +17,12 @@ export const serve = (port: number): Promise<void> => {
     req.on("end", () => {
       if (req.url === sayPath) {
         const json = req.headers["content-type"] === "application/json"
-        res.writeHead(200, { "content-type": json ? "application/json" : "application/proto" })
-        res.end(json ? sayJson : sayBinary)
+        const body = json ? sayJson : sayBinary
+        res.writeHead(200, {
+          "content-type": json ? "application/json" : "application/proto",
+          "content-length": body.byteLength
+        })
+        res.end(body)
       } else if (req.url === introducePath) {
         const key = Buffer.concat(chunks).toString("latin1")
         let body = streams.get(key)
