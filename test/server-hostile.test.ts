@@ -448,7 +448,8 @@ const ProbedServiceLive = ConnectService.toLayer(TestService, {
     Stream.unwrap(Effect.map(Probe, (probe) =>
       Stream.fromEffect(Queue.offer(probe.started, idOf(ctx))).pipe(
         Stream.drain,
-        Stream.concat(Stream.map(requests, (r) => ({ text: r.text }))),
+        // "first-only" calls answer the first request and stop reading the others.
+        Stream.concat(Stream.map(idOf(ctx).startsWith("first-only") ? Stream.take(requests, 1) : requests, (r) => ({ text: r.text }))),
         (s) => Stream.ensuringWith(s, (exit) => exit._tag === "Failure" ? Queue.offer(probe.interrupted, idOf(ctx)) : Effect.void)
       )))
 })
@@ -569,6 +570,21 @@ describe("server: slow and vanished clients", () => {
         yield* probedHealthy
         req.destroy()
         yield* waitFor(interrupted, "idle-bidi")
+        yield* probedHealthy
+      }))
+
+    it.effect("a handler that stops reading requests early finishes its response while the client keeps the request open", () =>
+      Effect.gen(function*() {
+        const res = yield* send({
+          path: bidiPath,
+          headers: { ...streamProto, "x-test-id": "first-only" },
+          body: [envelope(0, echoBytes({ text: "first" }))],
+          leaveOpen: true
+        }, "3 seconds")
+        expect(res.status).toBe(200)
+        const parsed = parseStreamBody(res.body)
+        expect(parsed.end.error).toBeUndefined()
+        expect(parsed.messages.map((m) => fromBinary(EchoResponseSchema, m).text)).toEqual(["first"])
         yield* probedHealthy
       }))
 
