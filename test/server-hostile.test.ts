@@ -7,7 +7,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Code, ConnectServer, ConnectService } from "connect-effect"
+import { Code, ConnectError, ConnectServer, ConnectService } from "connect-effect"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -443,7 +443,17 @@ const ProbedServiceLive = ConnectService.toLayer(TestService, {
         ),
         (s) => Stream.ensuringWith(s, (exit) => exit._tag === "Failure" ? Queue.offer(probe.interrupted, idOf(ctx)) : Effect.void)
       ))),
-  clientStream: (requests, ctx) => probed(idOf(ctx), Effect.map(Stream.runCount(requests), (n) => ({ text: `${n}` }))),
+  clientStream: (requests, ctx) =>
+    probed(
+      idOf(ctx),
+      Effect.map(
+        // "self-timeout" calls give up on their requests after 100 ms, with a Connect error of their own
+        idOf(ctx).startsWith("self-timeout")
+          ? Effect.timeoutFail(Stream.runCount(requests), { duration: "100 millis", onTimeout: () => ConnectError.make("aborted", "gave up waiting") })
+          : Stream.runCount(requests),
+        (n) => ({ text: `${n}` })
+      )
+    ),
   bidiStream: (requests, ctx) =>
     Stream.unwrap(Effect.map(Probe, (probe) =>
       Stream.fromEffect(Queue.offer(probe.started, idOf(ctx))).pipe(
@@ -585,6 +595,20 @@ describe("server: slow and vanished clients", () => {
         const parsed = parseStreamBody(res.body)
         expect(parsed.end.error).toBeUndefined()
         expect(parsed.messages.map((m) => fromBinary(EchoResponseSchema, m).text)).toEqual(["first"])
+        yield* probedHealthy
+      }))
+
+    it.effect("a handler's own timeout on reading a stalled client's requests fires (no pending read blocks it)", () =>
+      Effect.gen(function*() {
+        const start = Date.now()
+        const res = yield* send({
+          path: clientStreamPath,
+          headers: { ...streamProto, "x-test-id": "self-timeout" },
+          body: [envelope(0, echoBytes({ text: "one" }))],
+          leaveOpen: true
+        }, "3 seconds")
+        expectStreamError(res, "aborted")
+        expect(Date.now() - start).toBeLessThan(1500)
         yield* probedHealthy
       }))
 
