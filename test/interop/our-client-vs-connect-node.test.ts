@@ -489,7 +489,8 @@ describe("our client against connect-node", () => {
       describe("size limits", () => {
         it.scoped("readMaxBytes: a larger server-stream message is resource_exhausted", () =>
           Effect.gen(function*() {
-            const c = yield* client({ codec, readMaxBytes: 1000 })
+            // no compression: the envelope's length prefix alone must trip the limit
+            const c = yield* client({ codec, readMaxBytes: 1000, acceptCompression: [] })
             const fits = yield* collect(c.serverStream({ text: "fits", count: 2, size: 300 }))
             expect(fits).toHaveLength(2)
             const { error, received } = yield* collectUntilFailure(c.serverStream({ text: "big", count: 3, size: 2000 }))
