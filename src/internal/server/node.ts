@@ -6,6 +6,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
@@ -56,6 +57,27 @@ const readBody = (req: Http.IncomingMessage, maxBytes: number): Effect.Effect<Ui
     return Effect.sync(cleanup)
   })
 
+/**
+ * The request body as a Stream. Not `Stream.fromAsyncIterable`: closing that waits for the
+ * iterator's `return()`, which for a Node stream waits behind a pending read, so a deadline
+ * would never end a call whose client stalls mid-body. Nor does closing destroy the request:
+ * an error response may still have to be written on its connection.
+ */
+const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, ConnectError> =>
+  Stream.suspend(() => {
+    const iterator = req.iterator({ destroyOnReturn: false })
+    const next = Effect.flatMap(
+      Effect.tryPromise({ try: () => iterator.next(), catch: (e) => Option.some(aborted(e)) }),
+      (result) => (result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value as Uint8Array))
+    )
+    return Stream.ensuring(
+      Stream.repeatEffectOption(next),
+      Effect.sync(() => {
+        iterator.return?.().catch(() => undefined)
+      })
+    )
+  })
+
 const toHeaders = (raw: Http.IncomingHttpHeaders): Headers.Headers => {
   const out: Record<string, string> = {}
   for (const name in raw) {
@@ -74,7 +96,7 @@ export const toServerRequest = (req: Http.IncomingMessage): ServerRequest => {
     path: query === -1 ? url : url.slice(0, query),
     search: query === -1 ? "" : url.slice(query + 1),
     headers: toHeaders(req.headers),
-    body: Stream.fromAsyncIterable(req as AsyncIterable<Uint8Array>, aborted),
+    body: readStream(req),
     bytes: (maxBytes) => readBody(req, maxBytes)
   }
 }
