@@ -178,6 +178,53 @@ describe("connect-node's client against our server", () => {
           }))
       })
 
+      describe("streaming behaviour", () => {
+        it.scoped("bidi ping-pong: each request is sent only after the previous response (full duplex)", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ useBinaryFormat })
+            const result = yield* call(async () => {
+              const received: Array<string> = []
+              let stalled = false
+              let answered: () => void = () => {}
+              async function* pings() {
+                for (let i = 0; i < 3; i++) {
+                  const next = new Promise<void>((resolve) => answered = resolve)
+                  yield { text: `ping ${i}` }
+                  const timer = setTimeout(() => {
+                    stalled = true
+                    answered()
+                  }, 3000)
+                  await next
+                  clearTimeout(timer)
+                }
+              }
+              for await (const m of c.bidiStream(pings())) {
+                received.push(m.text)
+                answered()
+              }
+              return { received, stalled }
+            })
+            expect(result).toEqual({ received: ["ping 0", "ping 1", "ping 2"], stalled: false })
+          }))
+
+        it.scoped("leaving a long stream early ends the call early", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ useBinaryFormat })
+            const start = Date.now()
+            const first = yield* call(async () => {
+              const out: Array<string> = []
+              for await (const m of c.serverStream({ text: "long", count: 100, delayMs: 50 })) {
+                out.push(m.text)
+                if (out.length === 2) break
+              }
+              return out
+            })
+            expect(first).toEqual(["long 0", "long 1"])
+            expect(Date.now() - start).toBeLessThan(1000)
+            expect((yield* call(() => c.echo({ text: "after" }))).text).toBe("after")
+          }))
+      })
+
       describe.each(nodeCompressions)("compression $name", (compression) => {
         const options = { useBinaryFormat, sendCompression: compression, acceptCompression: [compression], compressMinBytes: 0 }
         const decompress = decompressorOf(compression.name)

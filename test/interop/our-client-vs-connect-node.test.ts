@@ -12,6 +12,7 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as zlib from "node:zlib"
 import { EchoRequestSchema, ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
@@ -155,6 +156,36 @@ describe("our client against connect-node", () => {
             )
             expect(messages.map((m) => m.text)).toEqual(["x", "y"])
             expectBytes([messages[0]!.payload], [new Uint8Array([9])])
+          }))
+      })
+
+      describe("streaming behaviour", () => {
+        it.scoped("bidi ping-pong: each request is sent only after the previous response (full duplex)", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec }, "h2")
+            const pending = yield* Queue.unbounded<{ text: string }>()
+            yield* Queue.offer(pending, { text: "ping 0" })
+            const received: Array<string> = []
+            yield* c.bidiStream(Stream.fromQueue(pending)).pipe(
+              Stream.tap((m) => {
+                received.push(m.text)
+                return received.length < 3 ? Queue.offer(pending, { text: `ping ${received.length}` }) : Queue.shutdown(pending)
+              }),
+              Stream.runDrain,
+              Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("bidi stalled: not full duplex") })
+            )
+            expect(received).toEqual(["ping 0", "ping 1", "ping 2"])
+          }))
+
+        it.scoped("taking the first messages of a long stream ends the call early", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const start = Date.now()
+            const first = yield* collect(Stream.take(c.serverStream({ text: "long", count: 100, delayMs: 50 }), 2))
+            expect(first.map((m) => m.text)).toEqual(["long 0", "long 1"])
+            expect(Date.now() - start).toBeLessThan(1000)
+            // and the client still works afterwards
+            expect((yield* c.echo({ text: "after" })).text).toBe("after")
           }))
       })
 
