@@ -9,6 +9,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { clearTimeout, setTimeout } from "node:timers"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 const version = "v1.0.5"
@@ -63,18 +64,49 @@ const generate = () => {
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 const program = (file) => [process.execPath, "--conditions=connect-effect-source", `--import=${tsx}`, join(here, file)]
 
+/**
+ * How long one mode may take. A full mode takes well under a minute; a server that leaves a
+ * request unanswered can deadlock the runner itself, so a hung run is ended rather than waited on.
+ */
+const modeTimeoutMs = 5 * 60 * 1000
+
+/** The process group of the running runner (it and the programs under test), ended on timeout or signal. */
+let running
+
+const endRunning = () => {
+  if (running !== undefined) process.kill(-running.pid, "SIGKILL")
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    endRunning()
+    process.exit(1)
+  })
+}
+
 /** Runs the runner in one mode, echoing its output; resolves to its exit code and totals line. */
 const runMode = (mode, flags) =>
   new Promise((resolve) => {
     const args = ["--mode", mode, "--conf", join(here, "config.yaml"), ...flags, "--", ...program(`${mode}.ts`)]
-    const child = spawn(runner, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(runner, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], detached: true })
+    running = child
     let output = ""
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      console.error(`conformance ${mode} mode: no result after ${modeTimeoutMs / 1000} s, ending the runner`)
+      endRunning()
+    }, modeTimeoutMs)
     child.stdout.on("data", (chunk) => {
       output += chunk
       process.stdout.write(chunk)
     })
     child.on("close", (code) => {
-      const totals = /Total cases: \d+\n.*/.exec(output)?.[0].replace("\n", ", ") ?? "no totals printed"
+      clearTimeout(timer)
+      running = undefined
+      const totals = timedOut
+        ? "timed out"
+        : /Total cases: \d+\n.*/.exec(output)?.[0].replace("\n", ", ") ?? "no totals printed"
       resolve({ mode, code: code ?? 1, totals })
     })
   })
