@@ -179,11 +179,14 @@ describe("our client against connect-node", () => {
 
         it.scoped("taking the first messages of a long stream ends the call early", () =>
           Effect.gen(function*() {
-            const c = yield* client({ codec })
+            const { client: c, exchanges } = yield* proxiedClient({ codec })
             const start = Date.now()
             const first = yield* collect(Stream.take(c.serverStream({ text: "long", count: 100, delayMs: 50 }), 2))
             expect(first.map((m) => m.text)).toEqual(["long 0", "long 1"])
             expect(Date.now() - start).toBeLessThan(1000)
+            // the HTTP exchange is aborted, so that the server can stop
+            yield* Effect.sleep("100 millis")
+            expect(exchanges[0]!.clientAborted).toBe(true)
             // and the client still works afterwards
             expect((yield* c.echo({ text: "after" })).text).toBe("after")
           }))

@@ -17,6 +17,8 @@ export interface Exchange {
   status: number | undefined
   responseHeaders: Http.IncomingHttpHeaders
   readonly responseBody: Array<Uint8Array>
+  /** Whether the client closed the connection before the response was complete. */
+  clientAborted: boolean
 }
 
 /** Concatenates recorded chunks. */
@@ -37,7 +39,8 @@ export const recordingProxy = (target: string) =>
         requestBody: [],
         status: undefined,
         responseHeaders: {},
-        responseBody: []
+        responseBody: [],
+        clientAborted: false
       }
       exchanges.push(exchange)
       const upstream = Http.request(
@@ -52,7 +55,10 @@ export const recordingProxy = (target: string) =>
         }
       )
       upstream.on("error", () => res.destroy())
-      res.on("close", () => upstream.destroy())
+      res.on("close", () => {
+        if (!res.writableEnded) exchange.clientAborted = true
+        upstream.destroy()
+      })
       req.on("data", (chunk: Buffer) => exchange.requestBody.push(chunk))
       req.pipe(upstream)
     })
