@@ -624,7 +624,7 @@ describe("connect-node's client against our server", () => {
             Stream.ensuring(Deferred.succeed(finalized, undefined))
           ),
         clientStream: () => Effect.succeed({}),
-        bidiStream: (reqs) => reqs
+        bidiStream: (reqs) => Stream.map(reqs, (r) => ({ text: r.text }))
       })
       const url = yield* urlOf(ConnectServer.layer({ services: [TestService] }).pipe(Layer.provide(TrackedLive)))
       // a raw HTTP/1.1 request, its connection destroyed after the first chunk
