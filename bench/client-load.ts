@@ -1,8 +1,10 @@
 // Client calls/s: --concurrency loops of unary Say (binary codec) against --url, each calling
 // back to back until a deadline, with our client or connect-node's. A warm-up of a quarter of
-// --seconds runs first on the same client and is not counted.
+// --seconds runs first on the same client and is not counted. With --chunked, every call asks the
+// raw server for a chunked response body (see `chunkedHeader`).
 // Prints one JSON line: { "calls": n, "failures": n, "seconds": s }.
 import { parseArgs } from "node:util"
+import { chunkedHeader } from "./workload.js"
 
 export interface Counts {
   calls: number
@@ -22,7 +24,8 @@ const { values } = parseArgs({
     impl: { type: "string" },
     url: { type: "string" },
     concurrency: { type: "string", default: "16" },
-    seconds: { type: "string", default: "5" }
+    seconds: { type: "string", default: "5" },
+    chunked: { type: "boolean", default: false }
   }
 })
 const impl = values.impl
@@ -32,7 +35,7 @@ if (impl === undefined || !(impl in impls) || values.url === undefined) {
 }
 const concurrency = Number(values.concurrency)
 const seconds = Number(values.seconds)
-const phase = await (await impls[impl as keyof typeof impls]()).makePhase(values.url)
+const phase = await (await impls[impl as keyof typeof impls]()).makePhase(values.url, values.chunked ? { [chunkedHeader]: "1" } : {})
 await phase(concurrency, Date.now() + seconds * 250)
 const counts = await phase(concurrency, Date.now() + seconds * 1000)
 console.log(JSON.stringify({ ...counts, seconds }))

@@ -96,12 +96,13 @@ export const clientCallsPerSecond = async (
   impl: ClientImpl,
   url: string,
   concurrency: number,
-  seconds: number
+  seconds: number,
+  chunked: boolean
 ): Promise<number> => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [join(compiled, "client-load.js"), "--impl", impl, "--url", url,
-      "--concurrency", String(concurrency), "--seconds", String(seconds)],
+      "--concurrency", String(concurrency), "--seconds", String(seconds), ...(chunked ? ["--chunked"] : [])],
     { timeout: (seconds * 2 + 60) * 1000 }
   )
   const { calls, failures } = JSON.parse(stdout) as { calls: number; failures: number }

@@ -49,6 +49,7 @@ const report = new Report()
 const sayMetric = (codec: string) => `Say ${codec}, req/s`
 const introduceMetric = `Introduce ${introduceName}, messages/s`
 const clientMetric = `client calls/s (Say binary, ${impls.includes("raw") ? "raw" : "connect-node"} server)`
+const chunkedClientMetric = "client calls/s (Say binary, raw server, chunked responses)"
 const rssLabels = rssCounts.map((n) => `${n / 1000}k`)
 const rssGrowthMetric = `RSS growth ${rssLabels[0]} → ${rssLabels[1]}, %`
 /** Round r visits the servers in an order rotated by r, so no server always goes first. */
@@ -102,14 +103,19 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
+// Only the raw server can answer with a chunked body on request.
 const clientTarget = servers.get("raw") ?? servers.get("connect-node")
-if (clientTarget !== undefined) {
+const clientRuns = clientTarget === undefined ? [] : [
+  { metric: clientMetric, url: clientTarget.url, chunked: false },
+  ...(clientTarget.impl === "raw" ? [{ metric: chunkedClientMetric, url: clientTarget.url, chunked: true }] : [])
+]
+for (const { chunked, metric, url } of clientRuns) {
   for (let r = 0; r < rounds; r++) {
     for (const impl of rotated(["connect-effect", "connect-node"] as const, r)) {
       if (!impls.includes(impl)) continue
-      const perSecond = await clientCallsPerSecond(impl, clientTarget.url, connections, seconds)
-      report.add(clientMetric, impl, perSecond)
-      log(`round ${r + 1} client ${impl}: ${perSecond.toFixed(0)} calls/s`)
+      const perSecond = await clientCallsPerSecond(impl, url, connections, seconds, chunked)
+      report.add(metric, impl, perSecond)
+      log(`round ${r + 1} client ${impl}${chunked ? " (chunked)" : ""}: ${perSecond.toFixed(0)} calls/s`)
     }
   }
 }
@@ -150,7 +156,8 @@ console.log("\nTargets (connect-effect):")
 const targets: Array<{ metric: string; label: string; pass: (effectOverNode: number) => boolean }> = [
   ...unary.map((codec) => ({ metric: sayMetric(codec.name), label: ">= 1.2 x connect-node", pass: (x: number) => x >= 1.2 })),
   { metric: introduceMetric, label: ">= connect-node", pass: (x) => x >= 1 },
-  { metric: clientMetric, label: ">= connect-node", pass: (x) => x >= 1 }
+  { metric: clientMetric, label: ">= connect-node", pass: (x) => x >= 1 },
+  { metric: chunkedClientMetric, label: ">= connect-node", pass: (x) => x >= 1 }
 ]
 for (const { metric, label, pass } of targets) {
   const ratio = report.ratio(metric, "connect-effect", "connect-node")

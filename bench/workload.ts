@@ -11,6 +11,12 @@ import {
 export const sayPath = "/connectrpc.eliza.v1.ElizaService/Say"
 export const introducePath = "/connectrpc.eliza.v1.ElizaService/Introduce"
 
+/**
+ * A Say request with this header gets its response from the raw server without content-length
+ * (a chunked body), to measure clients on responses of unknown length.
+ */
+export const chunkedHeader = "x-bench-chunked"
+
 /** The sentence every Say request carries (a tiny unary call). */
 export const saySentence = "Hello Eliza, how are you feeling today?"
 

@@ -6,7 +6,7 @@ import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza
 import { saySentence } from "../workload.js"
 import type { Counts, Phase } from "../client-load.js"
 
-export const makePhase = async (url: string): Promise<Phase> => {
+export const makePhase = async (url: string, headers: Record<string, string>): Promise<Phase> => {
   const runtime = ManagedRuntime.make(
     ConnectTransport.layer({ baseUrl: url, codec: "binary" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
   )
@@ -16,7 +16,7 @@ export const makePhase = async (url: string): Promise<Phase> => {
     const loop = Effect.whileLoop({
       while: () => Date.now() < until,
       body: () =>
-        Effect.match(client.say({ sentence: saySentence }), {
+        Effect.match(client.say({ sentence: saySentence }, { headers }), {
           onFailure: () => counts.failures++,
           onSuccess: () => counts.calls++
         }),

@@ -5,14 +5,14 @@ import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza
 import { saySentence } from "../workload.js"
 import type { Counts, Phase } from "../client-load.js"
 
-export const makePhase = async (url: string): Promise<Phase> => {
+export const makePhase = async (url: string, headers: Record<string, string>): Promise<Phase> => {
   const client = createClient(ElizaService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }))
   return async (concurrency, until) => {
     const counts: Counts = { calls: 0, failures: 0 }
     const loop = async () => {
       while (Date.now() < until) {
         try {
-          await client.say({ sentence: saySentence })
+          await client.say({ sentence: saySentence }, { headers })
           counts.calls++
         } catch {
           counts.failures++

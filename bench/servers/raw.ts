@@ -1,11 +1,11 @@
 // The ceiling: a bare node:http handler that drains the request and writes precomputed bytes.
 // Say answers with the fixed response for `saySentence` (binary or JSON by content-type), with a
-// content-length as both real servers send;
+// content-length as both real servers send, unless the request asks for a chunked body;
 // Introduce answers with the fixed stream for the request body, built on first sight and cached.
 import { createServer } from "node:http"
 import { fromBinary } from "@bufbuild/protobuf"
 import { IntroduceRequestSchema } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
-import { introducePath, introduceResponseBody, requestBodies, sayPath } from "../workload.js"
+import { chunkedHeader, introducePath, introduceResponseBody, requestBodies, sayPath } from "../workload.js"
 
 export const serve = (port: number): Promise<void> => {
   // SayResponse and SayRequest have the same wire shape, so the response bytes equal the request bytes.
@@ -20,7 +20,7 @@ export const serve = (port: number): Promise<void> => {
         const body = json ? sayJson : sayBinary
         res.writeHead(200, {
           "content-type": json ? "application/json" : "application/proto",
-          "content-length": body.byteLength
+          ...(req.headers[chunkedHeader] === undefined ? { "content-length": body.byteLength } : {})
         })
         res.end(body)
       } else if (req.url === introducePath) {
