@@ -89,8 +89,11 @@ const expectError = (error: NodeConnectError, code: NodeCode, text: string) => {
   expect(details.map((d) => ({ reason: d.reason, attempt: d.attempt }))).toEqual([{ reason: text, attempt: 1 }])
 }
 
-const expectBytes = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) =>
-  expect(actual.map((a) => Array.from(a))).toEqual(expected.map((e) => Array.from(e)))
+const expectBytes = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) => {
+  const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+  expect(actual.map((a) => a.byteLength)).toEqual(expected.map((e) => e.byteLength))
+  actual.forEach((a, i) => expect(view(a).equals(view(expected[i]!)), `bytes of message ${i} differ`).toBe(true))
+}
 
 const payloadOf = (size: number, index: number) => new Uint8Array(size).fill(index % 256)
 
@@ -177,6 +180,42 @@ describe("connect-node's client against our server", () => {
             )
             expect(messages.map((m) => m.text)).toEqual(["x", "y"])
             expectBytes([messages[0]!.payload], [new Uint8Array([9])])
+          }))
+      })
+
+      describe("message edge cases", () => {
+        it.scoped("the empty message, both ways", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ useBinaryFormat })
+            const res = yield* call(() => c.echo({}))
+            expect(res.text).toBe("")
+            expect(res.payload.byteLength).toBe(0)
+            expect((yield* call(() => drain(c.bidiStream(requests([{}, {}]))))).map((m) => m.text)).toEqual(["", ""])
+          }))
+
+        it.scoped("non-ASCII text", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ useBinaryFormat })
+            const text = "héllo wörld &=?%+"
+            expect((yield* call(() => c.echo({ text }))).text).toBe(text)
+            expect((yield* call(() => drain(c.serverStream({ text, count: 1 }))))[0]!.text).toBe(`${text} 0`)
+          }))
+
+        it.scoped("large messages, split across many reads", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ useBinaryFormat })
+            const big = payloadOf(1024 * 1024, 7)
+            expectBytes([(yield* call(() => c.echo({ text: "big", payload: big }))).payload], [big])
+            const messages = yield* call(() => drain(c.serverStream({ text: "big", count: 3, size: 300_000 })))
+            expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(300_000, i)))
+            const echoed = yield* call(() =>
+              drain(c.bidiStream(requests([{ text: "a", payload: big }, { text: "b", payload: big }])))
+            )
+            expectBytes(echoed.map((m) => m.payload), [big, big])
+            const collected = yield* call(() =>
+              c.clientStream(requests([{ text: "a", payload: big }, { text: "b", payload: big }]))
+            )
+            expect(collected.text).toBe("a,b")
           }))
       })
 
@@ -496,6 +535,14 @@ describe("connect-node's client against our server", () => {
             const url = new URL(exchange.url, "http://x")
             expect(url.searchParams.get("encoding")).toBe(useBinaryFormat ? "proto" : "json")
             expect(url.searchParams.get("connect")).toBe("v1")
+          }))
+
+        it.scoped("GET with non-ASCII text in the query", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ useBinaryFormat, useHttpGet: true })
+            const text = "héllo wörld &=?%+ /#"
+            expect((yield* call(() => client.echo({ text }))).text).toBe(text)
+            expect(only(exchanges).method).toBe("GET")
           }))
 
         it.scoped("GET with a compressed message", () =>

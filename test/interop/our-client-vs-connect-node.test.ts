@@ -79,8 +79,11 @@ const expectError = (
 }
 
 /** Bytes fields may come as Buffers (views of what was read): compare contents only. */
-const expectBytes = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) =>
-  expect(actual.map((a) => Array.from(a))).toEqual(expected.map((e) => Array.from(e)))
+const expectBytes = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) => {
+  const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+  expect(actual.map((a) => a.byteLength)).toEqual(expected.map((e) => e.byteLength))
+  actual.forEach((a, i) => expect(view(a).equals(view(expected[i]!)), `bytes of message ${i} differ`).toBe(true))
+}
 
 const payloadOf = (size: number, index: number) => new Uint8Array(size).fill(index % 256)
 
@@ -156,6 +159,38 @@ describe("our client against connect-node", () => {
             )
             expect(messages.map((m) => m.text)).toEqual(["x", "y"])
             expectBytes([messages[0]!.payload], [new Uint8Array([9])])
+          }))
+      })
+
+      describe("message edge cases", () => {
+        it.scoped("the empty message, both ways", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const res = yield* c.echo({})
+            expect(res.text).toBe("")
+            expect(res.payload.byteLength).toBe(0)
+            const bidi = yield* client({ codec }, "h2")
+            expect((yield* collect(bidi.bidiStream([{}, {}]))).map((m) => m.text)).toEqual(["", ""])
+          }))
+
+        it.scoped("non-ASCII text", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const text = "héllo wörld &=?%+"
+            expect((yield* c.echo({ text })).text).toBe(text)
+            expect((yield* collect(c.serverStream({ text, count: 1 })))[0]!.text).toBe(`${text} 0`)
+          }))
+
+        it.scoped("large messages, split across many reads", () =>
+          Effect.gen(function*() {
+            const c = yield* client({ codec })
+            const big = payloadOf(1024 * 1024, 7)
+            expectBytes([(yield* c.echo({ text: "big", payload: big })).payload], [big])
+            const messages = yield* collect(c.serverStream({ text: "big", count: 3, size: 300_000 }))
+            expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(300_000, i)))
+            const bidi = yield* client({ codec }, "h2")
+            const echoed = yield* collect(bidi.bidiStream([{ text: "a", payload: big }, { text: "b", payload: big }]))
+            expectBytes(echoed.map((m) => m.payload), [big, big])
           }))
       })
 
@@ -486,6 +521,14 @@ describe("our client against connect-node", () => {
             expect(url.searchParams.get("connect")).toBe("v1")
             expect(url.searchParams.get("encoding")).toBe(codec === "binary" ? "proto" : "json")
             expect(exchange.requestHeaders["content-type"]).toBeUndefined()
+          }))
+
+        it.scoped("GET with non-ASCII text in the query", () =>
+          Effect.gen(function*() {
+            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+            const text = "héllo wörld &=?%+ /#"
+            expect((yield* client.echo({ text })).text).toBe(text)
+            expect(only(exchanges).method).toBe("GET")
           }))
 
         it.scoped("GET with a compressed message", () =>
