@@ -9,7 +9,7 @@ import { type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
 import { Code as NodeCode, ConnectError as NodeConnectError, createClient } from "@connectrpc/connect"
 import { compressionBrotli, compressionGzip, type ConnectTransportOptions, createConnectTransport } from "@connectrpc/connect-node"
 import { describe, expect, it as vitest, layer } from "@effect/vitest"
-import { ConnectServer, ConnectService } from "connect-effect"
+import { ConnectError, ConnectServer, ConnectService } from "connect-effect"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -694,6 +694,41 @@ describe("connect-node's client against our server", () => {
       const stopped = yield* Deferred.await(finalized).pipe(Effect.timeout("1 second"), Effect.option)
       expect(stopped._tag).toBe("Some")
       expect(emitted).toBeLessThan(30)
+    }))
+
+  vitest.scopedLive("error metadata and multi-valued trailers set by our handler", () =>
+    Effect.gen(function*() {
+      const withTrailers = (ctx: ConnectService.HandlerContext) =>
+        Effect.sync(() => {
+          ctx.responseTrailers.append("x-multi", "a")
+          ctx.responseTrailers.append("x-multi", "b")
+        })
+      const metaError = ConnectError.make("aborted", "meta", { metadata: { "x-err": "1" } })
+      const MetaLive = ConnectService.toLayer(TestService, {
+        echo: (req, ctx) =>
+          Effect.zipRight(withTrailers(ctx), req.failWith === "" ? Effect.succeed({ text: req.text }) : Effect.fail(metaError)),
+        serverStream: (req, ctx) =>
+          Stream.concat(
+            Stream.fromEffect(Effect.as(withTrailers(ctx), { text: "one" })),
+            req.failWith === "" ? Stream.empty : Stream.fail(metaError)
+          ),
+        clientStream: () => Effect.succeed({}),
+        bidiStream: (reqs) => Stream.map(reqs, (r) => ({ text: r.text }))
+      })
+      const url = yield* urlOf(ConnectServer.layer({ services: [TestService] }).pipe(Layer.provide(MetaLive)))
+      for (const useBinaryFormat of [true, false]) {
+        const c = nodeClientOf(TestService, url, { useBinaryFormat })
+        let trailer: string | null = null
+        yield* call(() => c.echo({ text: "ok" }, { onTrailer: (t) => trailer = t.get("x-multi") }))
+        expect(trailer).toBe("a, b")
+        const unary = yield* failure(() => c.echo({ failWith: "x" }))
+        expect([NodeCode[unary.code], unary.rawMessage, unary.metadata.get("x-err")]).toEqual(["Aborted", "meta", "1"])
+        trailer = null
+        yield* call(() => drain(c.serverStream({}, { onTrailer: (t) => trailer = t.get("x-multi") })))
+        expect(trailer).toBe("a, b")
+        const { error } = yield* drainUntilFailure(() => c.serverStream({ failWith: "x" }))
+        expect([NodeCode[error.code], error.rawMessage, error.metadata.get("x-err")]).toEqual(["Aborted", "meta", "1"])
+      }
     }))
 
   describe("handler defects and unexpected failures", () => {

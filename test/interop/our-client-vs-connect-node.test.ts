@@ -5,6 +5,8 @@
  * What goes over the wire is checked through a recording proxy where it matters.
  */
 import { create, type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
+import { Code as NodeCode, ConnectError as NodeConnectError } from "@connectrpc/connect"
+import { connectNodeAdapter } from "@connectrpc/connect-node"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Compression, ConnectClient, ConnectError, ConnectTransport, Transport } from "connect-effect"
@@ -19,7 +21,7 @@ import { EchoRequestSchema, ErrorDetailSchema, TestService } from "../gen/connec
 import { MissingService } from "../support/missingService.js"
 import { bytesOf, envelopesOf, type Exchange, recordingProxy } from "../support/recordingProxy.js"
 import { connectNodeBridged } from "../support/h2Bridge.js"
-import { connectNodeServer } from "../support/servers.js"
+import { connectNodeServer, nodeServer } from "../support/servers.js"
 
 /** connect-node on node:http (HTTP/1.1), and on node:http2 behind an HTTP/1.1 bridge (for bidi). */
 class NodeUrl extends Context.Tag("test/interop/NodeUrl")<NodeUrl, { readonly h1: string; readonly h2: string }>() {}
@@ -631,6 +633,42 @@ describe("our client against connect-node", () => {
         expect(ConnectError.isConnectError(error)).toBe(true)
         expect(error.code).toBe("unknown")
         expect(error.message).toContain("505")
+      }))
+
+    it.scoped("error metadata and multi-valued trailers set by a connect-node handler", () =>
+      Effect.gen(function*() {
+        // connect-node handlers that append a trailer twice, and fail with metadata of their own
+        const { url } = yield* nodeServer(connectNodeAdapter({
+          routes: (router) =>
+            router.service(TestService, {
+              echo: (req, ctx) => {
+                ctx.responseTrailer.append("x-multi", "a")
+                ctx.responseTrailer.append("x-multi", "b")
+                if (req.failWith !== "") throw new NodeConnectError("meta", NodeCode.Aborted, { "x-err": "1" })
+                return { text: req.text }
+              },
+              async *serverStream(req, ctx) {
+                ctx.responseTrailer.append("x-multi", "a")
+                ctx.responseTrailer.append("x-multi", "b")
+                yield { text: "one" }
+                if (req.failWith !== "") throw new NodeConnectError("meta", NodeCode.Aborted, { "x-err": "1" })
+              },
+              clientStream: () => Promise.resolve({}),
+              async *bidiStream() {}
+            })
+        }))
+        for (const codec of ["binary", "json"] as const) {
+          const c = yield* clientOf(TestService, url, { codec })
+          const ok = yield* c.echo.withResponse({ text: "ok" })
+          expect(ok.trailers["x-multi"]).toBe("a, b")
+          const unary = yield* Effect.flip(c.echo({ failWith: "x" }))
+          expect([unary.code, unary.message, unary.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
+          const stream = yield* c.serverStream.withResponse({})
+          expect(yield* collect(stream.messages)).toHaveLength(1)
+          expect((yield* stream.trailers)["x-multi"]).toBe("a, b")
+          const { error } = yield* collectUntilFailure(c.serverStream({ failWith: "x" }))
+          expect([error.code, error.message, error.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
+        }
       }))
 
     it.scoped("a message built with create() is sent as is", () =>
