@@ -9,7 +9,7 @@ import { type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
 import { Code as NodeCode, ConnectError as NodeConnectError, createClient } from "@connectrpc/connect"
 import { compressionBrotli, compressionGzip, type ConnectTransportOptions, createConnectTransport } from "@connectrpc/connect-node"
 import { describe, expect, it as vitest, layer } from "@effect/vitest"
-import { ConnectError, ConnectServer, ConnectService } from "connect-effect"
+import { Compression, ConnectError, ConnectServer, ConnectService } from "connect-effect"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -694,6 +694,23 @@ describe("connect-node's client against our server", () => {
       const stopped = yield* Deferred.await(finalized).pipe(Effect.timeout("1 second"), Effect.option)
       expect(stopped._tag).toBe("Some")
       expect(emitted).toBeLessThan(30)
+    }))
+
+  vitest.scopedLive("a compression our server does not accept: unimplemented, and no response compression it cannot send", () =>
+    Effect.gen(function*() {
+      const url = yield* urlOf(ourServer({ acceptCompression: [Compression.gzip] }))
+      const { exchanges, url: proxied } = yield* recordingProxy(url)
+      const sendsBr = nodeClientOf(TestService, proxied, { sendCompression: compressionBrotli, compressMinBytes: 0 })
+      const unary = yield* failure(() => sendsBr.echo({ text: "br" }))
+      expect(NodeCode[unary.code]).toBe("Unimplemented")
+      expect(unary.rawMessage).toContain("gzip")
+      expect(NodeCode[(yield* drainUntilFailure(() => sendsBr.serverStream({ text: "br", count: 1 }))).error.code]).toBe(
+        "Unimplemented"
+      )
+      const acceptsBr = nodeClientOf(TestService, proxied, { acceptCompression: [compressionBrotli] })
+      const payload = repetitive(4096)
+      expectBytes([(yield* call(() => acceptsBr.echo({ text: "plain", payload }))).payload], [payload])
+      expect(exchanges[2]!.responseHeaders["content-encoding"]).toBeUndefined()
     }))
 
   vitest.scopedLive("error metadata and multi-valued trailers set by our handler", () =>

@@ -6,7 +6,7 @@
  */
 import { create, type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
 import { Code as NodeCode, ConnectError as NodeConnectError } from "@connectrpc/connect"
-import { connectNodeAdapter } from "@connectrpc/connect-node"
+import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Compression, ConnectClient, ConnectError, ConnectTransport, Transport } from "connect-effect"
@@ -22,6 +22,7 @@ import { MissingService } from "../support/missingService.js"
 import { bytesOf, envelopesOf, type Exchange, recordingProxy } from "../support/recordingProxy.js"
 import { connectNodeBridged } from "../support/h2Bridge.js"
 import { connectNodeServer, nodeServer } from "../support/servers.js"
+import { connectNodeRoutes } from "../support/testService.js"
 
 /** connect-node on node:http (HTTP/1.1), and on node:http2 behind an HTTP/1.1 bridge (for bidi). */
 class NodeUrl extends Context.Tag("test/interop/NodeUrl")<NodeUrl, { readonly h1: string; readonly h2: string }>() {}
@@ -669,6 +670,19 @@ describe("our client against connect-node", () => {
           const { error } = yield* collectUntilFailure(c.serverStream({ failWith: "x" }))
           expect([error.code, error.message, error.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
         }
+      }))
+
+    it.scoped("a compression connect-node does not accept: unimplemented, and no response compression it cannot send", () =>
+      Effect.gen(function*() {
+        const { url } = yield* nodeServer(connectNodeAdapter({ routes: connectNodeRoutes, acceptCompression: [compressionGzip] }))
+        const { exchanges, url: proxied } = yield* recordingProxy(url)
+        const sendsBr = yield* clientOf(TestService, proxied, { sendCompression: Compression.brotli, compressMinBytes: 0 })
+        expect((yield* Effect.flip(sendsBr.echo({ text: "br" }))).code).toBe("unimplemented")
+        expect((yield* collectUntilFailure(sendsBr.serverStream({ text: "br", count: 1 }))).error.code).toBe("unimplemented")
+        const acceptsBr = yield* clientOf(TestService, proxied, { acceptCompression: [Compression.brotli] })
+        const payload = repetitive(4096)
+        expectBytes([(yield* acceptsBr.echo({ text: "plain", payload })).payload], [payload])
+        expect(exchanges[2]!.responseHeaders["content-encoding"]).toBeUndefined()
       }))
 
     it.scoped("a message built with create() is sent as is", () =>
