@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Headers from "@effect/platform/Headers"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -58,25 +59,55 @@ const readBody = (req: Http.IncomingMessage, maxBytes: number): Effect.Effect<Ui
   })
 
 /**
- * The request body as a Stream. Not `Stream.fromAsyncIterable`: closing that waits for the
- * iterator's `return()`, which for a Node stream waits behind a pending read, so a deadline
- * would never end a call whose client stalls mid-body. Nor does closing destroy the request:
- * an error response may still have to be written on its connection.
+ * The request body as a Stream, pulled with `read()`. When reading stops before the body has
+ * ended (a limit, a deadline, a handler that has heard enough), the rest is read and dropped,
+ * as Node does for a body never read: otherwise a large unread rest fills the request's buffer,
+ * the socket pauses, and the next request on the keep-alive connection is never parsed.
+ * (Not `Stream.fromAsyncIterable`: closing that waits for the iterator's `return()`, which waits
+ * behind a pending read, so a deadline could not end a call whose client stalls mid-body.)
  */
-const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, ConnectError> =>
-  Stream.suspend(() => {
-    const iterator = req.iterator({ destroyOnReturn: false })
-    const next = Effect.flatMap(
-      Effect.tryPromise({ try: () => iterator.next(), catch: (e) => Option.some(aborted(e)) }),
-      (result) => (result.done === true ? Effect.fail(Option.none()) : Effect.succeed(result.value as Uint8Array))
-    )
-    return Stream.ensuring(
-      Stream.repeatEffectOption(next),
-      Effect.sync(() => {
-        iterator.return?.().catch(() => undefined)
-      })
-    )
+const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, ConnectError> => {
+  const pull = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<ConnectError>>((resume) => {
+    const tryRead = (): boolean => {
+      const chunk: Buffer | null = req.read()
+      if (chunk !== null) resume(Effect.succeed(Chunk.of(chunk)))
+      else if (req.readableEnded) resume(Effect.fail(Option.none()))
+      else return false
+      return true
+    }
+    if (tryRead()) return
+    const onReadable = () => {
+      if (tryRead()) cleanup()
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.fail(Option.none()))
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      resume(Effect.fail(Option.some(aborted(error))))
+    }
+    const cleanup = () => {
+      req.off("readable", onReadable)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      req.off("aborted", onError)
+    }
+    req.on("readable", onReadable)
+    req.on("end", onEnd)
+    req.on("error", onError)
+    req.on("aborted", onError)
+    return Effect.sync(cleanup)
   })
+  return Stream.ensuring(
+    Stream.repeatEffectChunkOption(pull),
+    Effect.sync(() => {
+      // After the tick in which Node notices the last "readable" listener is gone, so that
+      // resume() really switches the request to flowing (and discarding) mode.
+      if (!req.readableEnded) process.nextTick(() => req.resume())
+    })
+  )
+}
 
 const toHeaders = (raw: Http.IncomingHttpHeaders): Headers.Headers => {
   const out: Record<string, string> = {}
