@@ -558,6 +558,14 @@ describe("our client against connect-node", () => {
             expect(only(exchanges).method).toBe("GET")
           }))
 
+        it.scoped("a unary method without NO_SIDE_EFFECTS still POSTs", () =>
+          Effect.gen(function*() {
+            const proxy = yield* recordingProxy((yield* NodeUrl).h1)
+            const missing = yield* clientOf(MissingService, proxy.url, { codec, useHttpGet: true })
+            expect((yield* Effect.flip(missing.echo({ text: "?" }))).code).toBe("unimplemented")
+            expect(only(proxy.exchanges).method).toBe("POST")
+          }))
+
         it.scoped("streaming calls still POST", () =>
           Effect.gen(function*() {
             const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
