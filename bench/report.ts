@@ -1,7 +1,7 @@
 // Collects per-round measurements and prints the Markdown table (medians) with ratios and targets.
 import type { ServerImpl } from "./processes.js"
 
-export interface Row {
+interface Row {
   readonly metric: string
   /** Every round's value, per server implementation. */
   readonly values: Map<ServerImpl, Array<number>>

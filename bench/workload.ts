@@ -40,7 +40,7 @@ export const parseIntroduce = (name: string): IntroduceShape => {
 }
 
 /** A Connect streaming envelope: flags byte, big-endian length, payload. */
-export const envelope = (flags: number, payload: Uint8Array): Uint8Array<ArrayBuffer> => {
+const envelope = (flags: number, payload: Uint8Array): Uint8Array<ArrayBuffer> => {
   const out = new Uint8Array(5 + payload.length)
   new DataView(out.buffer).setUint32(1, payload.length)
   out[0] = flags
