@@ -6,16 +6,18 @@ import { join } from "node:path"
 import { promisify } from "node:util"
 
 // The bench's own TypeScript, with the library and the generated code, compiled by `build()` into
-// bench/dist: the servers and clients run as plain JavaScript, as in production (no loader thread).
+// a directory of this run under bench/dist (git-ignored; removed at exit, so that runs never share
+// files): the servers and clients run as plain JavaScript, as in production (no loader thread).
 const benchDir = import.meta.dirname
-const compiled = join(benchDir, "dist", "bench")
+/** This run's directory: compiled code, request bodies, latency logs. */
+export const runDir = join(benchDir, "dist", `run-${process.pid}`)
+const compiled = join(runDir, "bench")
 
-/** Compiles bench/ (and what it imports) into bench/dist. */
+/** Compiles bench/ (and what it imports) into `runDir`. */
 export const build = (): void => {
-  rmSync(join(benchDir, "dist"), { recursive: true, force: true })
-  execFileSync(process.execPath, [join(benchDir, "../node_modules/typescript/bin/tsc"), "-p", join(benchDir, "tsconfig.json")], {
-    stdio: "inherit"
-  })
+  process.on("exit", () => rmSync(runDir, { recursive: true, force: true }))
+  const tsc = join(benchDir, "../node_modules/typescript/bin/tsc")
+  execFileSync(process.execPath, [tsc, "-p", join(benchDir, "tsconfig.json"), "--outDir", runDir], { stdio: "inherit" })
 }
 
 const children = new Set<ChildProcess>()

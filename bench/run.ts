@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { ensureH2load, h2load } from "./h2load.js"
 import { checkServer } from "./check.js"
-import { build, clientCallsPerSecond, type Server, type ServerImpl, startServer } from "./processes.js"
+import { build, clientCallsPerSecond, runDir, type Server, type ServerImpl, startServer } from "./processes.js"
 import { Report } from "./report.js"
 import { introducePath, parseIntroduce, requestBodies, sayPath } from "./workload.js"
 
@@ -38,8 +38,7 @@ if (!existsSync(join(root, "examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.ts")
   execFileSync(process.execPath, [join(root, "scripts/generate.mjs")], { stdio: "inherit" })
 }
 build()
-// Request bodies and latency logs live beside the compiled code, in bench/dist (git-ignored).
-const dir = join(import.meta.dirname, "dist", "load")
+const dir = join(runDir, "load")
 mkdirSync(dir)
 const bodies = requestBodies(introduceName)
 const files = { sayBinary: join(dir, "say.binpb"), sayJson: join(dir, "say.json"), introduce: join(dir, "introduce.bin") }
