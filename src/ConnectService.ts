@@ -128,6 +128,8 @@ export interface MethodImplementation {
   readonly method: DescMethod
   /** Set for unary methods: the fast path, with no Stream machinery. */
   readonly unary: ((request: unknown, context: HandlerContext) => Effect.Effect<unknown, unknown>) | undefined
+  /** Set for server-streaming methods: one request, read whole, with no request Stream. */
+  readonly serverStreaming: ((request: unknown, context: HandlerContext) => Stream.Stream<unknown, unknown>) | undefined
   /** Every method as a stream of requests to a stream of responses. */
   readonly streaming: (requests: Stream.Stream<unknown, ConnectError>, context: HandlerContext) => Stream.Stream<unknown, unknown>
 }
@@ -189,9 +191,14 @@ export const toLayer = <S extends DescService, const H extends Handlers<S, unkno
           ? (request: unknown, ctx: HandlerContext) =>
             provide(handler(request as never, ctx as never) as Effect.Effect<unknown, unknown, any>)
           : undefined
+        const serverStreaming = method.methodKind === "server_streaming"
+          ? (request: unknown, ctx: HandlerContext) =>
+            provideStream(handler(request as never, ctx as never) as Stream.Stream<unknown, unknown, any>)
+          : undefined
         return {
           method,
           unary,
+          serverStreaming,
           streaming: toStreamingHandler(method.methodKind, (input: unknown, ctx: HandlerContext) => {
             const out = handler(input as never, ctx as never) as Effect.Effect<unknown, unknown, any> | Stream.Stream<unknown, unknown, any>
             return Effect.isEffect(out) ? provide(out) : provideStream(out as Stream.Stream<unknown, unknown, any>)

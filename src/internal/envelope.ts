@@ -7,6 +7,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "../ConnectError.js"
+import { cardinalityError } from "./exactlyOne.js"
 
 /** @internal */
 export const flagCompressed = 0b00000001
@@ -105,6 +106,19 @@ export class EnvelopeReader {
     this.buffered -= n
     return taken
   }
+}
+
+/** The one envelope of a whole body (a server-streaming request), or why there is not one. @internal */
+export const decodeSingleEnvelope = (bytes: Uint8Array, readMaxBytes: number): Envelope | ConnectError => {
+  const reader = new EnvelopeReader(readMaxBytes)
+  let envelopes: Array<Envelope>
+  try {
+    envelopes = reader.push(bytes)
+    reader.finish()
+  } catch (e) {
+    return e as ConnectError
+  }
+  return envelopes.length === 1 ? envelopes[0]! : cardinalityError("request", envelopes.length)
 }
 
 /** @internal */

@@ -9,6 +9,13 @@ import * as Stream from "effect/Stream"
 import { ConnectError } from "../ConnectError.js"
 
 /** @internal */
+export const cardinalityError = (what: "request" | "response", count: number): ConnectError =>
+  new ConnectError({
+    code: "unimplemented",
+    message: `protocol error: expected 1 ${what} message, got ${count === 0 ? "none" : "more"}`
+  })
+
+/** @internal */
 export const exactlyOne = <A>(
   messages: Stream.Stream<A, ConnectError>,
   what: "request" | "response"
@@ -16,9 +23,4 @@ export const exactlyOne = <A>(
   Effect.flatMap(Stream.runCollect(Stream.take(messages, 2)), (chunk) =>
     Chunk.size(chunk) === 1
       ? Effect.succeed(Chunk.unsafeHead(chunk))
-      : Effect.fail(
-        new ConnectError({
-          code: "unimplemented",
-          message: `protocol error: expected 1 ${what} message, got ${Chunk.size(chunk) === 0 ? "none" : "more"}`
-        })
-      ))
+      : Effect.fail(cardinalityError(what, Chunk.size(chunk))))

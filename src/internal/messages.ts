@@ -3,6 +3,7 @@
  * hold to writeMaxBytes, compress when worth it, frame; unframe, decompress, parse.
  * @internal
  */
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type { Compression } from "../Compression.js"
 import { ConnectError } from "../ConnectError.js"
@@ -57,6 +58,47 @@ export const envelopeMessage = (
       ? Effect.succeed(encodeEnvelope(0, bytes))
       : Effect.map(use.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
   })
+
+/**
+ * A chunk of messages as envelopes, framed into one buffer when none needs compressing: one
+ * allocation and one Effect per chunk rather than per message.
+ * @internal
+ */
+export const envelopeChunk = (
+  serialization: Serialization<unknown>,
+  messages: Chunk.Chunk<unknown>,
+  compression: Compression | undefined,
+  limits: WriteLimits
+): Effect.Effect<Chunk.Chunk<Uint8Array>, ConnectError> => {
+  const payloads: Array<Uint8Array> = []
+  let size = 0
+  for (const message of messages) {
+    let bytes: Uint8Array
+    try {
+      bytes = serialization.serialize(message)
+    } catch (e) {
+      return Effect.fail(e as ConnectError)
+    }
+    if (bytes.byteLength > limits.writeMaxBytes || worthCompressing(compression, bytes.byteLength, limits.compressMinBytes)) {
+      // The rare message that needs more than framing: the whole chunk takes the general path.
+      return Effect.map(
+        Effect.forEach(messages, (m) => envelopeMessage(serialization, m, compression, limits)),
+        Chunk.unsafeFromArray
+      )
+    }
+    payloads.push(bytes)
+    size += bytes.byteLength + 5
+  }
+  const framed = new Uint8Array(size)
+  const view = new DataView(framed.buffer)
+  let offset = 0
+  for (const bytes of payloads) {
+    view.setUint32(offset + 1, bytes.byteLength)
+    framed.set(bytes, offset + 5)
+    offset += bytes.byteLength + 5
+  }
+  return Effect.succeed(Chunk.of(framed))
+}
 
 /** An envelope's payload, decompressed with the stream's negotiated compression. @internal */
 export const envelopePayload = (

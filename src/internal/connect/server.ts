@@ -15,10 +15,11 @@ import { ConnectError } from "../../ConnectError.js"
 import type { MethodImplementation } from "../../ConnectService.js"
 import { type Deadline, deadlineAfter, effectWithin, streamWithin } from "../deadline.js"
 import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
-import { decodeEnvelopes, encodeEnvelope, flagEndStream } from "../envelope.js"
+import { decodeEnvelopes, decodeSingleEnvelope, encodeEnvelope, type Envelope, flagEndStream } from "../envelope.js"
 import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
-import { bodyPayload, envelopeMessage, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
+import { bodyPayload, envelopeChunk, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
+import type { Serialization } from "../serialization.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import { endStreamToJsonBytes, errorToJsonBytes } from "./errorJson.js"
@@ -152,6 +153,25 @@ const respondWhenReady = (
       })
     ))
 
+/** A request envelope's message bytes: clients never send an end-of-stream message. */
+const requestPayload = (envelope: Envelope, compression: Compression | undefined, readMaxBytes: number) =>
+  (envelope.flags & flagEndStream) !== 0
+    ? Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
+    : envelopePayload(envelope, compression, readMaxBytes)
+
+const requestStream = <A>(
+  request: ServerRequest,
+  compression: Compression | undefined,
+  serialization: Serialization<A>,
+  readMaxBytes: number
+): Stream.Stream<A, ConnectError> =>
+  request.body.pipe(
+    decodeEnvelopes(readMaxBytes),
+    Stream.mapEffect((envelope) =>
+      Effect.flatMap(requestPayload(envelope, compression, readMaxBytes), (bytes) => parseMessage(serialization, bytes))
+    )
+  )
+
 const handleStream = (
   impl: MethodImplementation,
   request: ServerRequest,
@@ -173,16 +193,22 @@ const handleStream = (
     messages = Stream.fail(checked)
   } else {
     const requestCompression = checked.compression
-    const requests = request.body.pipe(
-      decodeEnvelopes(config.readMaxBytes),
-      Stream.mapEffect((envelope) =>
-        (envelope.flags & flagEndStream) !== 0
-          ? Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
-          : Effect.flatMap(envelopePayload(envelope, requestCompression, config.readMaxBytes), (bytes) => parseMessage(codec.input, bytes))
-      )
-    )
-    const encoded = Stream.mapEffect(impl.streaming(requests, ctx), (message) =>
-      envelopeMessage(codec.output, message, responseCompression, config))
+    // A server-streaming request of declared length is read whole, with no request Stream;
+    // without a length it is streamed, so that a bad length prefix fails before the body ends.
+    const single = request.headers["content-length"] === undefined ? undefined : impl.serverStreaming
+    const responses = single !== undefined
+      ? Stream.unwrap(request.bytes(config.readMaxBytes + 5).pipe(
+        Effect.flatMap((bytes) => {
+          const envelope = decodeSingleEnvelope(bytes, config.readMaxBytes)
+          return envelope instanceof ConnectError ? Effect.fail(envelope) : Effect.succeed(envelope)
+        }),
+        Effect.flatMap((envelope) => requestPayload(envelope, requestCompression, config.readMaxBytes)),
+        Effect.flatMap((bytes) => parseMessage(codec.input, bytes)),
+        Effect.map((message) => single(message, ctx))
+      ))
+      : impl.streaming(requestStream(request, requestCompression, codec.input, config.readMaxBytes), ctx)
+    const encoded = Stream.mapChunksEffect(responses, (messages) =>
+      envelopeChunk(codec.output, messages, responseCompression, config))
     messages = streamWithin(encoded, handlerDeadline(checked.timeoutMs))
   }
   const body = messages.pipe(
