@@ -23,7 +23,7 @@ export const build = (): void => {
 const children = new Set<ChildProcess>()
 process.on("exit", () => children.forEach((child) => child.kill("SIGTERM")))
 
-export type ServerImpl = "connect-effect" | "connect-node" | "raw"
+export type ServerImpl = "connect-effect" | "connect-effect-httpapp" | "connect-node" | "raw"
 
 export interface Server {
   readonly impl: ServerImpl

@@ -52,18 +52,17 @@ export class Report {
   table(): string {
     const cell = (n: number | undefined, digits: number) =>
       n === undefined ? "—" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    const order: ReadonlyArray<ServerImpl> = ["connect-effect", "connect-effect-httpapp", "connect-node", "raw"]
+    // The HttpApp path gets a column only when it was measured; the others always have one.
+    const columns = order.filter((impl) => impl !== "connect-effect-httpapp" || this.rows.some((r) => r.values.has(impl)))
     const lines = [
-      "| metric (median of rounds) | connect-effect | connect-node | raw | effect / node ¹ | effect / raw ¹ |",
-      "| --- | ---: | ---: | ---: | ---: | ---: |"
+      `| metric (median of rounds) | ${columns.join(" | ")} | effect / node ¹ | effect / raw ¹ |`,
+      `| --- |${" ---: |".repeat(columns.length + 2)}`
     ]
     for (const row of this.rows) {
       const m = (impl: ServerImpl) => cell(this.median(row.metric, impl), row.digits)
       const r = (base: ServerImpl) => row.ratios ? cell(this.ratio(row.metric, "connect-effect", base), 2) : "—"
-      lines.push(
-        `| ${row.metric} | ${m("connect-effect")} | ${m("connect-node")} | ${m("raw")} | ${r("connect-node")} | ${
-          r("raw")
-        } |`
-      )
+      lines.push(`| ${row.metric} | ${columns.map(m).join(" | ")} | ${r("connect-node")} | ${r("raw")} |`)
     }
     lines.push("", "¹ median of the per-round ratios")
     return lines.join("\n")

@@ -4,7 +4,7 @@ import { ConnectServer, ConnectService } from "../../src/index.js"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { parseIntroduce } from "../workload.js"
 
-const ElizaLive = ConnectService.toLayer(ElizaService, {
+export const ElizaLive = ConnectService.toLayer(ElizaService, {
   say: (req) => Effect.succeed({ sentence: req.sentence }),
   introduce: (req) => {
     const { count, sentence } = parseIntroduce(req.name)
