@@ -17,10 +17,10 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
-import * as zlib from "node:zlib"
 import { EchoRequestSchema, ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
 import { MissingService } from "../support/missingService.js"
-import { bytesOf, envelopesOf, type Exchange, recordingProxy } from "../support/recordingProxy.js"
+import { decompressorOf, expectBytes, payloadOf, repetitive } from "../support/bytes.js"
+import { bytesOf, envelopesOf, only, recordingProxy } from "../support/recordingProxy.js"
 import { ourServer } from "../support/servers.js"
 
 type NodeOptions = Omit<ConnectTransportOptions, "baseUrl" | "httpVersion">
@@ -87,23 +87,6 @@ const expectError = (error: NodeConnectError, code: NodeCode, text: string) => {
   expect(error.rawMessage).toBe(`failed: ${text}`)
   const details = error.findDetails(ErrorDetailSchema)
   expect(details.map((d) => ({ reason: d.reason, attempt: d.attempt }))).toEqual([{ reason: text, attempt: 1 }])
-}
-
-const expectBytes = (actual: ReadonlyArray<Uint8Array>, expected: ReadonlyArray<Uint8Array>) => {
-  const view = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
-  expect(actual.map((a) => a.byteLength)).toEqual(expected.map((e) => e.byteLength))
-  actual.forEach((a, i) => expect(view(a).equals(view(expected[i]!)), `bytes of message ${i} differ`).toBe(true))
-}
-
-const payloadOf = (size: number, index: number) => new Uint8Array(size).fill(index % 256)
-
-const repetitive = (size: number) => new Uint8Array(size).map((_, i) => i % 7)
-
-const decompressorOf = (name: string) => (name === "gzip" ? zlib.gunzipSync : zlib.brotliDecompressSync)
-
-const only = (exchanges: ReadonlyArray<Exchange>): Exchange => {
-  expect(exchanges).toHaveLength(1)
-  return exchanges[0]!
 }
 
 const codecs = [

@@ -3,6 +3,7 @@
  * URL, headers and raw body bytes of both directions), so that interop tests can check what
  * actually went over the wire: GET vs POST, compression headers, compressed envelopes.
  */
+import { expect } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
 import { nodeServer } from "./servers.js"
@@ -77,4 +78,10 @@ export const envelopesOf = (body: Uint8Array): Array<{ flags: number; data: Uint
   }
   if (offset !== body.byteLength) throw new Error(`trailing ${body.byteLength - offset} bytes after the last envelope`)
   return out
+}
+
+/** The one exchange a call made. */
+export const only = (exchanges: ReadonlyArray<Exchange>): Exchange => {
+  expect(exchanges).toHaveLength(1)
+  return exchanges[0]!
 }

@@ -18,11 +18,10 @@ import {
   ErrorDetailSchema,
   TestService
 } from "../gen/connecteffect/test/v1/test_pb.js"
+import { payloadOf } from "./bytes.js"
 
 const testHeaders = (entries: Iterable<[string, string]>) =>
   Array.from(entries).filter(([name]) => name.startsWith("x-test")).map(([n, v]) => `${n}: ${v}`).sort()
-
-const payloadOf = (size: number, index: number) => new Uint8Array(size).fill(index % 256)
 
 // ---- connect-effect ----
 

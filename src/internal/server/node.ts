@@ -19,6 +19,36 @@ import { tooLarge } from "../http.js"
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
+/**
+ * Listens to a request until one of the handlers settles the read: each gets `done`, which
+ * removes every listener. Returns the same removal, for interruption.
+ */
+const listen = (
+  req: Http.IncomingMessage,
+  on: (done: () => void) => {
+    readonly data?: (chunk: Buffer) => void
+    readonly readable?: () => void
+    readonly end: () => void
+    readonly error: (error: Error) => void
+  }
+): (() => void) => {
+  const done = () => {
+    if (handlers.data) req.off("data", handlers.data)
+    if (handlers.readable) req.off("readable", handlers.readable)
+    req.off("end", handlers.end)
+    req.off("error", handlers.error)
+    req.off("aborted", handlers.error)
+  }
+  const handlers = on(done)
+  if (handlers.data) req.on("data", handlers.data)
+  if (handlers.readable) req.on("readable", handlers.readable)
+  req.on("end", handlers.end)
+  req.on("error", handlers.error)
+  req.on("aborted", handlers.error)
+  return done
+}
+
+/** A unary body, whole: one callback-driven read, no Stream. */
 const readBody = (req: Http.IncomingMessage, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> =>
   Effect.async<Uint8Array, ConnectError>((resume) => {
     const declared = req.headers["content-length"]
@@ -28,34 +58,27 @@ const readBody = (req: Http.IncomingMessage, maxBytes: number): Effect.Effect<Ui
     }
     const chunks: Array<Uint8Array> = []
     let size = 0
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength
-      if (size > maxBytes) {
-        cleanup()
+    const stop = listen(req, (done) => ({
+      data: (chunk) => {
+        size += chunk.byteLength
+        if (size <= maxBytes) {
+          chunks.push(chunk)
+          return
+        }
+        // Still flowing without a listener: the rest of the body is read and dropped.
+        done()
         resume(Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(size, maxBytes) })))
-        return
+      },
+      end: () => {
+        done()
+        resume(Effect.succeed(concatBytes(chunks, size)))
+      },
+      error: (error) => {
+        done()
+        resume(Effect.fail(aborted(error)))
       }
-      chunks.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(concatBytes(chunks, size)))
-    }
-    const onError = (error: Error) => {
-      cleanup()
-      resume(Effect.fail(aborted(error)))
-    }
-    const cleanup = () => {
-      req.off("data", onData)
-      req.off("end", onEnd)
-      req.off("error", onError)
-      req.off("aborted", onError)
-    }
-    req.on("data", onData)
-    req.on("end", onEnd)
-    req.on("error", onError)
-    req.on("aborted", onError)
-    return Effect.sync(cleanup)
+    }))
+    return Effect.sync(stop)
   })
 
 /**
@@ -76,28 +99,20 @@ const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, Connec
       return true
     }
     if (tryRead()) return
-    const onReadable = () => {
-      if (tryRead()) cleanup()
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.fail(Option.none()))
-    }
-    const onError = (error: Error) => {
-      cleanup()
-      resume(Effect.fail(Option.some(aborted(error))))
-    }
-    const cleanup = () => {
-      req.off("readable", onReadable)
-      req.off("end", onEnd)
-      req.off("error", onError)
-      req.off("aborted", onError)
-    }
-    req.on("readable", onReadable)
-    req.on("end", onEnd)
-    req.on("error", onError)
-    req.on("aborted", onError)
-    return Effect.sync(cleanup)
+    const stop = listen(req, (done) => ({
+      readable: () => {
+        if (tryRead()) done()
+      },
+      end: () => {
+        done()
+        resume(Effect.fail(Option.none()))
+      },
+      error: (error) => {
+        done()
+        resume(Effect.fail(Option.some(aborted(error))))
+      }
+    }))
+    return Effect.sync(stop)
   })
   return Stream.ensuring(
     Stream.repeatEffectChunkOption(pull),
