@@ -134,15 +134,17 @@ const toHeaders = (raw: Http.IncomingHttpHeaders): Headers.Headers => {
 }
 
 /** @internal */
-export const toServerRequest = (req: Http.IncomingMessage): ServerRequest => {
-  const url = req.url ?? "/"
+export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url ?? "/"): ServerRequest => {
   const query = url.indexOf("?")
   return {
     method: req.method ?? "GET",
     path: query === -1 ? url : url.slice(0, query),
     search: query === -1 ? "" : url.slice(query + 1),
     headers: toHeaders(req.headers),
-    body: readStream(req),
+    // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
+    get body() {
+      return readStream(req)
+    },
     bytes: (maxBytes) => readBody(req, maxBytes)
   }
 }

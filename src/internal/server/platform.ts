@@ -47,7 +47,7 @@ const fromPlatformRequest = (request: HttpServerRequest.HttpServerRequest): Serv
 const toServerRequest = (request: HttpServerRequest.HttpServerRequest): ServerRequest => {
   const source = (request as { readonly source?: unknown }).source
   return source instanceof Http.IncomingMessage
-    ? { ...fromIncomingMessage(source), path: fromPlatformRequest(request).path }
+    ? fromIncomingMessage(source, request.url)
     : fromPlatformRequest(request)
 }
 
