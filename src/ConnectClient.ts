@@ -170,21 +170,17 @@ const streamWithResponse = (transport: Transport.Transport, method: DescMethodSt
   )
 }
 
-const serverStreamingMethod = (transport: Transport.Transport, method: DescMethodStreaming) => {
+/** A method whose responses are a Stream; `toRequests` turns its input into the request stream. */
+const streamingResponseMethod = <In>(
+  transport: Transport.Transport,
+  method: DescMethodStreaming,
+  toRequests: (input: In) => Requests<DescMessage, unknown>
+) => {
   const open = streamWithResponse(transport, method)
-  const withResponse = (request: unknown, options?: Transport.CallOptions) => open([request] as never, options)
+  const withResponse = (input: In, options?: Transport.CallOptions) => open(toRequests(input), options)
   return Object.assign(
-    (request: unknown, options?: Transport.CallOptions) =>
-      Stream.unwrapScoped(Effect.map(withResponse(request, options), (r) => r.messages)),
-    { withResponse }
-  )
-}
-
-const bidiStreamingMethod = (transport: Transport.Transport, method: DescMethodStreaming) => {
-  const withResponse = streamWithResponse(transport, method)
-  return Object.assign(
-    <E>(requests: Requests<DescMessage, E>, options?: Transport.CallOptions) =>
-      Stream.unwrapScoped(Effect.map(withResponse(requests, options), (r) => r.messages)),
+    (input: In, options?: Transport.CallOptions) =>
+      Stream.unwrapScoped(Effect.map(withResponse(input, options), (r) => r.messages)),
     { withResponse }
   )
 }
@@ -207,11 +203,11 @@ const methodClient = (transport: Transport.Transport, method: DescMethod): unkno
     case "unary":
       return unaryMethod(transport, method as DescMethodUnary)
     case "server_streaming":
-      return serverStreamingMethod(transport, method as DescMethodStreaming)
+      return streamingResponseMethod(transport, method as DescMethodStreaming, (request: unknown) => [request as MessageInitShape<DescMessage>])
     case "client_streaming":
       return clientStreamingMethod(transport, method as DescMethodStreaming)
     case "bidi_streaming":
-      return bidiStreamingMethod(transport, method as DescMethodStreaming)
+      return streamingResponseMethod(transport, method as DescMethodStreaming, (requests: Requests<DescMessage, unknown>) => requests)
   }
 }
 
