@@ -86,18 +86,6 @@ export const make = (code: Code, message: string, options?: Omit<ConnectErrorOpt
 export const isConnectError = (u: unknown): u is ConnectError => Predicate.isTagged(u, "ConnectError")
 
 /**
- * A ConnectError as it is, anything else as `internal` keeping the original as `cause`.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const fromUnknown = (u: unknown, code: Code = "internal"): ConnectError => {
-  if (isConnectError(u)) return u
-  const message = u instanceof Error ? u.message : typeof u === "string" ? u : "unexpected error"
-  return new ConnectError({ code, message, cause: u })
-}
-
-/**
  * Encodes a message as an error detail, to attach it to a ConnectError.
  *
  * @example

@@ -7,7 +7,7 @@ import type * as Headers from "@effect/platform/Headers"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { ConnectError } from "../ConnectError.js"
+import { ConnectError } from "../ConnectError.js"
 
 /** @internal */
 export type Body = Uint8Array | Stream.Stream<Uint8Array, ConnectError>
@@ -57,3 +57,17 @@ export type ServerHandler = (request: ServerRequest) => Effect.Effect<ServerResp
 /** @internal */
 export const tooLarge = (size: number | string, maxBytes: number) =>
   `message size ${size} is larger than configured readMaxBytes ${maxBytes}`
+
+/** A body whose declared Content-Length is past `maxBytes` fails before a byte of it is read. @internal */
+export const declaredTooLarge = (headers: Headers.Headers, maxBytes: number): ConnectError | undefined => {
+  const declared = headers["content-length"]
+  return declared !== undefined && Number(declared) > maxBytes
+    ? new ConnectError({ code: "resource_exhausted", message: tooLarge(declared, maxBytes) })
+    : undefined
+}
+
+/** A request target split at its `?`. @internal */
+export const splitUrl = (url: string): { readonly path: string; readonly search: string } => {
+  const query = url.indexOf("?")
+  return query === -1 ? { path: url, search: "" } : { path: url.slice(0, query), search: url.slice(query + 1) }
+}

@@ -19,8 +19,8 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true })
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-/** Accepts a message or its init shape, as protoc-gen-es users write them. @internal */
-export const toMessage = <Desc extends DescMessage>(schema: Desc, value: unknown): MessageShape<Desc> =>
+/** Accepts a message or its init shape, as protoc-gen-es users write them. */
+const toMessage = <Desc extends DescMessage>(schema: Desc, value: unknown): MessageShape<Desc> =>
   create(schema, value as never)
 
 /** @internal */

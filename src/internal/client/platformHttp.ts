@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "../../ConnectError.js"
 import type { ClientRequest, ClientResponse, HttpCall } from "../http.js"
-import { tooLarge } from "../http.js"
+import { declaredTooLarge } from "../http.js"
 import { collectBounded } from "../bytes.js"
 
 const transportError = (error: HttpClientError.HttpClientError): ConnectError =>
@@ -33,12 +33,9 @@ const toPlatformRequest = (request: ClientRequest): HttpClientRequest.HttpClient
 }
 
 const readBytes = (response: HttpClientResponse.HttpClientResponse, maxBytes: number) => {
-  const declared = response.headers["content-length"]
-  if (declared !== undefined) {
-    const length = Number(declared)
-    if (length > maxBytes) {
-      return Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(length, maxBytes) }))
-    }
+  if (response.headers["content-length"] !== undefined) {
+    const refused = declaredTooLarge(response.headers, maxBytes)
+    if (refused !== undefined) return Effect.fail(refused)
     return Effect.mapBoth(response.arrayBuffer, { onFailure: transportError, onSuccess: (b) => new Uint8Array(b) })
   }
   return collectBounded(Stream.mapError(response.stream, transportError), maxBytes)

@@ -37,12 +37,10 @@ export interface ServerConfig {
 const plain = (status: number, headers: Record<string, string> = {}): Effect.Effect<ServerResponse> =>
   Effect.succeed({ status, headers, body: undefined })
 
-/** @internal */
-export const unsupportedMediaType = (stream: boolean) =>
+const unsupportedMediaType = (stream: boolean) =>
   plain(415, { "accept-post": stream ? `${P.contentTypeStreamProto}, ${P.contentTypeStreamJson}` : `${P.contentTypeUnaryProto}, ${P.contentTypeUnaryJson}` })
 
-/** @internal */
-export const methodNotAllowed = (allow: string) => plain(405, { allow })
+const methodNotAllowed = (allow: string) => plain(405, { allow })
 
 /** A unary error response, with the handler's headers and trailers. @internal */
 export const unaryErrorResponse = (error: ConnectError, ctx: HandlerContextImpl | undefined): ServerResponse => {

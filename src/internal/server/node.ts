@@ -14,7 +14,7 @@ import type * as Http from "node:http"
 import { ConnectError } from "../../ConnectError.js"
 import { concatBytes } from "../bytes.js"
 import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
-import { tooLarge } from "../http.js"
+import { declaredTooLarge, splitUrl, tooLarge } from "../http.js"
 
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
@@ -49,11 +49,11 @@ const listen = (
 }
 
 /** A unary body, whole: one callback-driven read, no Stream. */
-const readBody = (req: Http.IncomingMessage, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> =>
+const readBody = (req: Http.IncomingMessage, headers: Headers.Headers, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> =>
   Effect.async<Uint8Array, ConnectError>((resume) => {
-    const declared = req.headers["content-length"]
-    if (declared !== undefined && Number(declared) > maxBytes) {
-      resume(Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(declared, maxBytes) })))
+    const refused = declaredTooLarge(headers, maxBytes)
+    if (refused !== undefined) {
+      resume(Effect.fail(refused))
       return
     }
     const chunks: Array<Uint8Array> = []
@@ -135,17 +135,16 @@ const toHeaders = (raw: Http.IncomingHttpHeaders): Headers.Headers => {
 
 /** @internal */
 export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url ?? "/"): ServerRequest => {
-  const query = url.indexOf("?")
+  const headers = toHeaders(req.headers)
   return {
     method: req.method ?? "GET",
-    path: query === -1 ? url : url.slice(0, query),
-    search: query === -1 ? "" : url.slice(query + 1),
-    headers: toHeaders(req.headers),
+    ...splitUrl(url),
+    headers,
     // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
     get body() {
       return readStream(req)
     },
-    bytes: (maxBytes) => readBody(req, maxBytes)
+    bytes: (maxBytes) => readBody(req, headers, maxBytes)
   }
 }
 

@@ -14,26 +14,21 @@ import * as Http from "node:http"
 import { ConnectError } from "../../ConnectError.js"
 import { collectBounded } from "../bytes.js"
 import type { ServerHandler, ServerRequest } from "../http.js"
-import { tooLarge } from "../http.js"
+import { declaredTooLarge, splitUrl } from "../http.js"
 import { toServerRequest as fromIncomingMessage } from "./node.js"
 
 const readError = (cause: unknown) => new ConnectError({ code: "canceled", message: "failed to read the request body", cause })
 
 const fromPlatformRequest = (request: HttpServerRequest.HttpServerRequest): ServerRequest => {
-  const url = request.url
-  const query = url.indexOf("?")
   const body = Stream.mapError(request.stream, readError)
   return {
     method: request.method,
-    path: query === -1 ? url : url.slice(0, query),
-    search: query === -1 ? "" : url.slice(query + 1),
+    ...splitUrl(request.url),
     headers: request.headers,
     body,
     bytes: (maxBytes) => {
-      const declared = request.headers["content-length"]
-      return declared !== undefined && Number(declared) > maxBytes
-        ? Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(declared, maxBytes) }))
-        : collectBounded(body, maxBytes)
+      const refused = declaredTooLarge(request.headers, maxBytes)
+      return refused === undefined ? collectBounded(body, maxBytes) : Effect.fail(refused)
     }
   }
 }
@@ -68,11 +63,10 @@ export const toHttpApp = (handler: ServerHandler): HttpApp.Default =>
           if (body instanceof Uint8Array) return HttpServerResponse.uint8Array(body, options)
           return HttpServerResponse.stream(Stream.ensuringWith(body, (exit) => Scope.close(scope, exit)), options)
         }),
+        // A streamed body closes the scope itself, when it ends.
         (exit) =>
-          Exit.isSuccess(exit) && !(exit.value.body._tag === "Stream")
-            ? Scope.close(scope, Exit.void)
-            : Exit.isFailure(exit)
-            ? Scope.close(scope, exit)
-            : Effect.void
+          Exit.isSuccess(exit) && exit.value.body._tag === "Stream"
+            ? Effect.void
+            : Scope.close(scope, Exit.isFailure(exit) ? exit : Exit.void)
       )
     ))
