@@ -23,7 +23,7 @@ export const build = (): void => {
 const children = new Set<ChildProcess>()
 process.on("exit", () => children.forEach((child) => child.kill("SIGTERM")))
 
-export type ServerImpl = "connect-effect" | "connect-effect-httpapp" | "connect-node" | "raw"
+export type ServerImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "raw"
 
 export interface Server {
   readonly impl: ServerImpl
@@ -91,23 +91,29 @@ export const startServer = async (impl: ServerImpl): Promise<Server> => {
   }
 }
 
-export type ClientImpl = "connect-effect" | "connect-node"
+export type ClientImpl = "connect-effect" | "connect-effect-platform" | "connect-node"
 
-/** Runs the compiled `bench/client-load.ts` in its own process and returns its calls/s. */
-export const clientCallsPerSecond = async (
+export interface ClientLoad {
+  readonly perSecond: number
+  /** CPU time (user + system) of the client process per call, µs: steadier than calls/s on a busy machine. */
+  readonly cpuMicrosPerCall: number
+}
+
+/** Runs the compiled `bench/client-load.ts` in its own process and returns its calls/s and CPU per call. */
+export const clientLoad = async (
   impl: ClientImpl,
   url: string,
   concurrency: number,
   seconds: number,
   chunked: boolean
-): Promise<number> => {
+): Promise<ClientLoad> => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [join(compiled, "client-load.js"), "--impl", impl, "--url", url,
       "--concurrency", String(concurrency), "--seconds", String(seconds), ...(chunked ? ["--chunked"] : [])],
     { timeout: (seconds * 2 + 60) * 1000 }
   )
-  const { calls, failures } = JSON.parse(stdout) as { calls: number; failures: number }
+  const { calls, cpuMicrosPerCall, failures } = JSON.parse(stdout) as { calls: number; cpuMicrosPerCall: number; failures: number }
   if (failures > 0) throw new Error(`${impl} client: ${failures} failed calls`)
-  return calls / seconds
+  return { perSecond: calls / seconds, cpuMicrosPerCall }
 }

@@ -45,24 +45,32 @@ export class Report {
     return median(a.map((x, i) => x / b[i]!))
   }
 
-  private values(metric: string, impl: ServerImpl): ReadonlyArray<number> | undefined {
+  /** Every round's value. */
+  values(metric: string, impl: ServerImpl): ReadonlyArray<number> | undefined {
     return this.rows.find((r) => r.metric === metric)?.values.get(impl)
   }
 
   table(): string {
     const cell = (n: number | undefined, digits: number) =>
       n === undefined ? "—" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    const order: ReadonlyArray<ServerImpl> = ["connect-effect", "connect-effect-httpapp", "connect-node", "raw"]
-    // The HttpApp path gets a column only when it was measured; the others always have one.
-    const columns = order.filter((impl) => impl !== "connect-effect-httpapp" || this.rows.some((r) => r.values.has(impl)))
+    const order: ReadonlyArray<ServerImpl> = ["connect-effect", "connect-effect-platform", "connect-node", "raw"]
+    // The @effect/platform path gets a column (and its ratio to connect-node) only when it was measured.
+    const platform = this.rows.some((r) => r.values.has("connect-effect-platform"))
+    const columns = order.filter((impl) => impl !== "connect-effect-platform" || platform)
+    const ratios: ReadonlyArray<readonly [ServerImpl, ServerImpl, string]> = [
+      ["connect-effect", "connect-node", "effect / node ¹"],
+      ...(platform ? [["connect-effect-platform", "connect-node", "platform / node ¹"] as const] : []),
+      ["connect-effect", "raw", "effect / raw ¹"]
+    ]
     const lines = [
-      `| metric (median of rounds) | ${columns.join(" | ")} | effect / node ¹ | effect / raw ¹ |`,
-      `| --- |${" ---: |".repeat(columns.length + 2)}`
+      `| metric (median of rounds) | ${columns.join(" | ")} | ${ratios.map(([, , label]) => label).join(" | ")} |`,
+      `| --- |${" ---: |".repeat(columns.length + ratios.length)}`
     ]
     for (const row of this.rows) {
       const m = (impl: ServerImpl) => cell(this.median(row.metric, impl), row.digits)
-      const r = (base: ServerImpl) => row.ratios ? cell(this.ratio(row.metric, "connect-effect", base), 2) : "—"
-      lines.push(`| ${row.metric} | ${columns.map(m).join(" | ")} | ${r("connect-node")} | ${r("raw")} |`)
+      const r = ([impl, base]: readonly [ServerImpl, ServerImpl, string]) =>
+        row.ratios ? cell(this.ratio(row.metric, impl, base), 2) : "—"
+      lines.push(`| ${row.metric} | ${columns.map(m).join(" | ")} | ${ratios.map(r).join(" | ")} |`)
     }
     lines.push("", "¹ median of the per-round ratios")
     return lines.join("\n")

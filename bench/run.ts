@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { ensureH2load, h2load } from "./h2load.js"
 import { checkServer } from "./check.js"
-import { build, clientCallsPerSecond, runDir, type Server, type ServerImpl, startServer } from "./processes.js"
+import { build, clientLoad, runDir, type Server, type ServerImpl, startServer } from "./processes.js"
 import { Report } from "./report.js"
 import { introducePath, parseIntroduce, requestBodies, sayPath } from "./workload.js"
 
@@ -18,7 +18,8 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     seconds: { type: "string" },
     concurrency: { type: "string", default: "16" },
-    impls: { type: "string", default: "connect-effect,connect-node,raw" },
+    impls: { type: "string", default: "connect-effect,connect-effect-platform,connect-node,raw" },
+    "memory-rounds": { type: "string" },
     introduce: { type: "string", default: "100x1024" }
   }
 })
@@ -27,6 +28,7 @@ const seconds = Number(args.seconds ?? (args.quick ? 2 : 3))
 const warmUp = Math.max(1, seconds / 5)
 const connections = Number(args.concurrency)
 const rssCounts = args.quick ? [5_000, 50_000] : [20_000, 200_000]
+const memoryRounds = Number(args["memory-rounds"] ?? (args.quick ? 1 : 3))
 const impls = args.impls.split(",") as Array<ServerImpl>
 const introduceName = args.introduce
 const root = join(import.meta.dirname, "..")
@@ -47,8 +49,11 @@ for (const key of ["sayBinary", "sayJson", "introduce"] as const) writeFileSync(
 const report = new Report()
 const sayMetric = (codec: string) => `Say ${codec}, req/s`
 const introduceMetric = `Introduce ${introduceName}, messages/s`
-const clientMetric = `client calls/s (Say binary, ${impls.includes("raw") ? "raw" : "connect-node"} server)`
+const clientServer = impls.includes("raw") ? "raw" : "connect-node"
+const clientMetric = `client calls/s (Say binary, ${clientServer} server)`
+const clientCpuMetric = `client CPU µs per call (Say binary, ${clientServer} server)`
 const chunkedClientMetric = "client calls/s (Say binary, raw server, chunked responses)"
+const chunkedClientCpuMetric = "client CPU µs per call (Say binary, raw server, chunked responses)"
 const rssLabels = rssCounts.map((n) => `${n / 1000}k`)
 const rssGrowthMetric = `RSS growth ${rssLabels[0]} → ${rssLabels[1]}, %`
 /** Round r visits the servers in an order rotated by r, so no server always goes first. */
@@ -105,49 +110,59 @@ for (let r = 0; r < rounds; r++) {
 // Only the raw server can answer with a chunked body on request.
 const clientTarget = servers.get("raw") ?? servers.get("connect-node")
 const clientRuns = clientTarget === undefined ? [] : [
-  { metric: clientMetric, url: clientTarget.url, chunked: false },
-  ...(clientTarget.impl === "raw" ? [{ metric: chunkedClientMetric, url: clientTarget.url, chunked: true }] : [])
+  { metric: clientMetric, cpuMetric: clientCpuMetric, url: clientTarget.url, chunked: false },
+  ...(clientTarget.impl === "raw"
+    ? [{ metric: chunkedClientMetric, cpuMetric: chunkedClientCpuMetric, url: clientTarget.url, chunked: true }]
+    : [])
 ]
-for (const { chunked, metric, url } of clientRuns) {
+// The clients of the servers listed: connect-effect's two paths (undici directly, and an
+// @effect/platform HttpClient) and connect-node's.
+const clientImpls = (["connect-effect", "connect-effect-platform", "connect-node"] as const).filter((impl) => impls.includes(impl))
+for (const { chunked, cpuMetric, metric, url } of clientRuns) {
   for (let r = 0; r < rounds; r++) {
-    for (const impl of rotated(["connect-effect", "connect-node"] as const, r)) {
-      if (!impls.includes(impl)) continue
-      const perSecond = await clientCallsPerSecond(impl, url, connections, seconds, chunked)
+    for (const impl of rotated(clientImpls, r)) {
+      const { cpuMicrosPerCall, perSecond } = await clientLoad(impl, url, connections, seconds, chunked)
       report.add(metric, impl, perSecond)
-      log(`round ${r + 1} client ${impl}${chunked ? " (chunked)" : ""}: ${perSecond.toFixed(0)} calls/s`)
+      report.add(cpuMetric, impl, cpuMicrosPerCall)
+      log(`round ${r + 1} client ${impl}${chunked ? " (chunked)" : ""}: ${perSecond.toFixed(0)} calls/s, ${cpuMicrosPerCall} µs CPU per call`)
     }
   }
 }
 
+// Memory: each round starts a fresh server of every kind, in rotated order, and reads its memory
+// after each step of load; growth is per server, and the table gives medians over rounds.
 for (const server of servers.values()) server.stop()
-for (const impl of impls) {
-  const server = await startServer(impl)
-  let sent = 0
-  const rss: Array<number> = []
-  for (const target of rssCounts) {
-    await h2load({
-      url: server.url + sayPath,
-      bodyFile: files.sayBinary,
-      contentType: "application/proto",
-      connections,
-      amount: { requests: target - sent }
-    })
-    sent = target
-    const { heapMiB, rssMiB } = await server.memory()
-    rss.push(rssMiB)
-    report.add(`RSS after ${target / 1000}k Say (after full GC), MiB`, impl, rssMiB, 1)
-    report.add(`V8 heap used after ${target / 1000}k Say, MiB`, impl, heapMiB, 1)
+for (let r = 0; r < memoryRounds; r++) {
+  for (const impl of rotated(impls, r)) {
+    const server = await startServer(impl)
+    let sent = 0
+    const rss: Array<number> = []
+    for (const target of rssCounts) {
+      await h2load({
+        url: server.url + sayPath,
+        bodyFile: files.sayBinary,
+        contentType: "application/proto",
+        connections,
+        amount: { requests: target - sent }
+      })
+      sent = target
+      const { heapMiB, rssMiB } = await server.memory()
+      rss.push(rssMiB)
+      report.add(`RSS after ${target / 1000}k Say (after full GC), MiB`, impl, rssMiB, 1)
+      report.add(`V8 heap used after ${target / 1000}k Say, MiB`, impl, heapMiB, 1)
+    }
+    report.add(rssGrowthMetric, impl, (rss[1]! / rss[0]! - 1) * 100, 1, false)
+    log(`round ${r + 1} RSS ${impl}: ${rss.map((x) => x.toFixed(1)).join(" → ")} MiB`)
+    server.stop()
   }
-  report.add(rssGrowthMetric, impl, (rss[1]! / rss[0]! - 1) * 100, 1, false)
-  log(`RSS ${impl}: ${rss.map((x) => x.toFixed(1)).join(" → ")} MiB`)
-  server.stop()
 }
 
 const h2loadVersion = execFileSync("h2load", ["--version"], { encoding: "utf8" }).trim()
 console.log(
   `${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · ` +
     `Node ${process.version} · ${h2loadVersion}\n` +
-    `HTTP/1.1, ${connections} connections, ${rounds} round(s) of ${seconds}s (+${warmUp}s warm-up) per server · ` +
+    `HTTP/1.1, ${connections} connections, ${rounds} round(s) of ${seconds}s (+${warmUp}s warm-up) per server, ` +
+    `${memoryRounds} memory round(s) · ` +
     `load average ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine skews results)\n`
 )
 console.log(report.table())
@@ -163,8 +178,12 @@ for (const { metric, label, pass } of targets) {
   console.log(`- ${metric} ${label}: ${ratio === undefined ? "not measured" : `${ratio.toFixed(2)} x, ${pass(ratio) ? "PASS" : "FAIL"}`}`)
 }
 const growth = report.median(rssGrowthMetric, "connect-effect")
+const growths = report.values(rssGrowthMetric, "connect-effect") ?? []
 console.log(
   `- RSS after ${rssLabels[1]} within 10% of after ${rssLabels[0]}: ` +
-    (growth === undefined ? "not measured" : `${growth.toFixed(1)} %, ${Math.abs(growth) <= 10 ? "PASS" : "FAIL"}`)
+    (growth === undefined
+      ? "not measured"
+      : `${growth.toFixed(1)} % (median of ${growths.length}; each: ${growths.map((g) => g.toFixed(1)).join(", ")}), ` +
+        (Math.abs(growth) <= 10 ? "PASS" : "FAIL"))
 )
 process.exit(0)

@@ -1,4 +1,4 @@
-// `npm run bench:server -- --impl connect-effect|connect-effect-httpapp|connect-node|raw --port P`
+// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P`
 // Serves the benchmark service on 127.0.0.1:P and prints "listening <impl> <pid> http://127.0.0.1:P".
 // On SIGUSR2 it prints "memory <rss bytes> <heapUsed bytes>", read a second after a full GC when run
 // with --expose-gc (the GC's own scratch memory would otherwise count in the RSS).
@@ -6,7 +6,7 @@ import { parseArgs } from "node:util"
 
 const impls = {
   "connect-effect": () => import("./servers/connect-effect.js"),
-  "connect-effect-httpapp": () => import("./servers/connect-effect-httpapp.js"),
+  "connect-effect-platform": () => import("./servers/connect-effect-platform.js"),
   "connect-node": () => import("./servers/connect-node.js"),
   raw: () => import("./servers/raw.js")
 } as const
@@ -14,7 +14,7 @@ const impls = {
 const { values } = parseArgs({ options: { impl: { type: "string" }, port: { type: "string" } } })
 const impl = values.impl
 if (impl === undefined || !(impl in impls) || values.port === undefined || !/^\d+$/.test(values.port)) {
-  console.error("usage: bench:server -- --impl connect-effect|connect-effect-httpapp|connect-node|raw --port P")
+  console.error("usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P")
   process.exit(2)
 }
 const port = Number(values.port)

@@ -3,12 +3,11 @@
  * ConnectTransport per distinct configuration (server address, codec, compression, receive
  * limit, GET), built on first use.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { Compression, ConnectTransport } from "connect-effect"
+import { Compression, type ConnectTransport, type Transport } from "connect-effect"
 import type { ClientCompatRequest } from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
 import {
   Codec,
@@ -32,7 +31,7 @@ const compressions: ReadonlyMap<ProtoCompression, Compression.Compression | unde
 const unsupported = (what: string) => Effect.fail(new UnsupportedRequest({ message: `unsupported ${what}` }))
 
 /** The transport options a request asks for, or why they cannot be had. */
-const optionsOf = (request: ClientCompatRequest): Effect.Effect<ConnectTransport.Options, UnsupportedRequest> => {
+const optionsOf = (request: ClientCompatRequest): Effect.Effect<TransportOptions, UnsupportedRequest> => {
   if (request.protocol !== Protocol.CONNECT) return unsupported(`protocol ${Protocol[request.protocol]}`)
   if (request.httpVersion !== HTTPVersion.HTTP_VERSION_1) return unsupported(`HTTP version ${HTTPVersion[request.httpVersion]}`)
   if (request.serverTlsCert.byteLength > 0) return unsupported("TLS")
@@ -50,27 +49,33 @@ const optionsOf = (request: ClientCompatRequest): Effect.Effect<ConnectTransport
   })
 }
 
+/** The options of a Connect transport that every transport takes. */
+export type TransportOptions = Omit<ConnectTransport.Options, "httpTracing">
+
 /**
- * A function from a request to the client it needs; clients live as long as the scope.
+ * A function from a request to the client it needs, on transports made by `transport`; clients
+ * live as long as the scope.
  */
-export const makeClients: Effect.Effect<
+export const makeClients = <R>(
+  transport: (options: TransportOptions) => Layer.Layer<Transport.Transport, never, R>
+): Effect.Effect<
   (request: ClientCompatRequest) => Effect.Effect<ConformanceServiceClientMethods, UnsupportedRequest>,
   never,
-  HttpClient.HttpClient | Scope.Scope
-> = Effect.gen(function*() {
+  R | Scope.Scope
+> => Effect.gen(function*() {
   const scope = yield* Effect.scope
-  const http = yield* HttpClient.HttpClient
+  const context = yield* Effect.context<R>()
   const cache = new Map<string, ConformanceServiceClientMethods>()
   return (request) =>
     Effect.flatMap(optionsOf(request), (options) => {
       const key = JSON.stringify({ ...options, sendCompression: options.sendCompression?.name })
       const cached = cache.get(key)
       if (cached !== undefined) return Effect.succeed(cached)
-      const layer = Layer.provide(ConformanceServiceClient.layer, ConnectTransport.layer(options))
+      const layer = Layer.provide(ConformanceServiceClient.layer, transport(options))
       return Layer.buildWithScope(layer, scope).pipe(
-        Effect.map((context) => Context.get(context, ConformanceServiceClient)),
+        Effect.map((built) => Context.get(built, ConformanceServiceClient)),
         Effect.tap((client) => Effect.sync(() => cache.set(key, client))),
-        Effect.provideService(HttpClient.HttpClient, http)
+        Effect.provide(context)
       )
     })
 })

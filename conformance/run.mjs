@@ -3,7 +3,8 @@
 //   node conformance/run.mjs [all|client|server|generate] [runner flags...]
 //
 // Installs the runner with `go install` into .conformance/bin (once), generates the
-// conformance protos into conformance/gen (again only when a generator changed), then runs the client-under-test and/or the server-under-test. Runner flags such as
+// conformance protos into conformance/gen (again only when a generator changed), then runs the
+// client-under-test (once per client transport) and/or the server-under-test. Runner flags such as
 // `--run <pattern> -v --trace` are passed through. Exits non-zero if any mode fails.
 import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -84,17 +85,28 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   })
 }
 
+/**
+ * The runs of each command: the client-under-test once per client transport, the server-under-test once.
+ */
+const runsOf = {
+  client: [
+    { name: "client (HttpClient)", mode: "client", args: ["--transport", "httpclient"] },
+    { name: "client (undici)", mode: "client", args: ["--transport", "undici"] }
+  ],
+  server: [{ name: "server", mode: "server", args: [] }]
+}
+
 /** Runs the runner in one mode, echoing its output; resolves to its exit code and totals line. */
-const runMode = (mode, flags) =>
+const runMode = ({ name, mode, args: programArgs }, flags) =>
   new Promise((resolve) => {
-    const args = ["--mode", mode, "--conf", join(here, "config.yaml"), ...flags, "--", ...program(`${mode}.ts`)]
+    const args = ["--mode", mode, "--conf", join(here, "config.yaml"), ...flags, "--", ...program(`${mode}.ts`), ...programArgs]
     const child = spawn(runner, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], detached: true })
     running = child
     let output = ""
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
-      console.error(`conformance ${mode} mode: no result after ${modeTimeoutMs / 1000} s, ending the runner`)
+      console.error(`conformance ${name}: no result after ${modeTimeoutMs / 1000} s, ending the runner`)
       endRunning()
     }, modeTimeoutMs)
     child.stdout.on("data", (chunk) => {
@@ -107,19 +119,19 @@ const runMode = (mode, flags) =>
       const totals = timedOut
         ? "timed out"
         : /Total cases: \d+\n.*/.exec(output)?.[0].replace("\n", ", ") ?? "no totals printed"
-      resolve({ mode, code: code ?? 1, totals })
+      resolve({ name, code: code ?? 1, totals })
     })
   })
 
 const [command = "all", ...flags] = process.argv.slice(2)
-const modes = { all: ["client", "server"], client: ["client"], server: ["server"], generate: [] }[command]
-if (modes === undefined) {
+const runs = { all: [...runsOf.client, ...runsOf.server], client: runsOf.client, server: runsOf.server, generate: [] }[command]
+if (runs === undefined) {
   console.error(`unknown command ${command}: expected all, client, server or generate`)
   process.exit(2)
 }
-if (modes.length > 0) installRunner()
+if (runs.length > 0) installRunner()
 generate()
 const results = []
-for (const mode of modes) results.push(await runMode(mode, flags))
-for (const { mode, code, totals } of results) console.log(`conformance ${mode} mode: ${totals} (exit ${code})`)
+for (const run of runs) results.push(await runMode(run, flags))
+for (const { name, code, totals } of results) console.log(`conformance ${name}: ${totals} (exit ${code})`)
 process.exitCode = results.some((r) => r.code !== 0) ? 1 : 0

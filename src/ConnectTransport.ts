@@ -1,15 +1,18 @@
 /**
- * The Connect protocol client transport, on any @effect/platform `HttpClient`
- * (NodeHttpClient's undici or node:http, FetchHttpClient in browsers).
+ * The Connect protocol client transport: on any @effect/platform `HttpClient` (NodeHttpClient's
+ * undici or node:http, FetchHttpClient in browsers), or on an undici Dispatcher directly (the
+ * fast path on Node).
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type { Dispatcher } from "undici"
 import * as Compression from "./Compression.js"
 import { fromHttpClient } from "./internal/client/platformHttp.js"
-import { makeConnectTransport } from "./internal/connect/client.js"
+import { fromDispatcher } from "./internal/client/undici.js"
+import { type ConnectClientConfig, makeConnectTransport } from "./internal/connect/client.js"
 import * as Transport from "./Transport.js"
 
 /**
@@ -48,6 +51,17 @@ export interface Options {
  */
 export const defaultMaxBytes = 4 * 1024 * 1024
 
+const configOf = (options: Options | UndiciOptions): ConnectClientConfig => ({
+  baseUrl: options.baseUrl,
+  json: options.codec === "json",
+  sendCompression: options.sendCompression,
+  compressMinBytes: options.compressMinBytes ?? 1024,
+  acceptCompression: options.acceptCompression ?? Compression.defaults,
+  useHttpGet: options.useHttpGet ?? false,
+  readMaxBytes: options.readMaxBytes ?? defaultMaxBytes,
+  writeMaxBytes: options.writeMaxBytes ?? defaultMaxBytes
+})
+
 /**
  * Builds a Connect transport on the HttpClient in context.
  *
@@ -56,16 +70,10 @@ export const defaultMaxBytes = 4 * 1024 * 1024
  */
 export const make = (options: Options): Effect.Effect<Transport.Transport, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) =>
-    makeConnectTransport(fromHttpClient(options.httpTracing === true ? client : HttpClient.withTracerDisabledWhen(client, () => true)), {
-      baseUrl: options.baseUrl,
-      json: options.codec === "json",
-      sendCompression: options.sendCompression,
-      compressMinBytes: options.compressMinBytes ?? 1024,
-      acceptCompression: options.acceptCompression ?? Compression.defaults,
-      useHttpGet: options.useHttpGet ?? false,
-      readMaxBytes: options.readMaxBytes ?? defaultMaxBytes,
-      writeMaxBytes: options.writeMaxBytes ?? defaultMaxBytes
-    }))
+    makeConnectTransport(
+      fromHttpClient(options.httpTracing === true ? client : HttpClient.withTracerDisabledWhen(client, () => true)),
+      configOf(options)
+    ))
 
 /**
  * A Layer of the Connect transport, for clients made with `ConnectClient.make`.
@@ -82,3 +90,44 @@ export const make = (options: Options): Effect.Effect<Transport.Transport, never
  */
 export const layer = (options: Options): Layer.Layer<Transport.Transport, never, HttpClient.HttpClient> =>
   Layer.effect(Transport.Transport, make(options))
+
+/**
+ * Options of the transport on undici: the protocol's options, and the Dispatcher to send with.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface UndiciOptions extends Omit<Options, "httpTracing"> {
+  /**
+   * The undici Dispatcher (an `Agent`, `Pool` or `Client`) that sends the requests; it stays
+   * yours to close. By default the Layer makes an `Agent` of its own and destroys it when released.
+   */
+  readonly dispatcher?: Dispatcher
+}
+
+/**
+ * A Layer of the Connect transport on undici directly, with no `HttpClient`: the fastest client
+ * path on Node. Calls go straight to the Dispatcher's connection pool, and a response body is
+ * read with its own callbacks; interrupting a call still aborts its request.
+ *
+ * @example
+ * ```ts
+ * program.pipe(Effect.provide(ConnectTransport.layerUndici({ baseUrl: "http://localhost:8080" })))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Transport> =>
+  Layer.scoped(
+    Transport.Transport,
+    Effect.map(
+      options.dispatcher === undefined
+        ? Effect.acquireRelease(
+          // Loaded on first use, so that a program that never sends with undici (a server) never loads it.
+          Effect.promise(() => import("undici")).pipe(Effect.map(({ Agent }) => new Agent())),
+          (agent) => Effect.promise(() => agent.destroy())
+        )
+        : Effect.succeed(options.dispatcher),
+      (dispatcher) => makeConnectTransport(fromDispatcher(dispatcher), configOf(options))
+    )
+  )

@@ -1,15 +1,16 @@
-// Our client: ConnectClient over ConnectTransport on @effect/platform-node's undici HttpClient.
-import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Layer, ManagedRuntime } from "effect"
-import { ConnectClient, ConnectTransport } from "../../src/index.js"
+// Our client on its fastest path: ConnectClient over ConnectTransport.layerUndici (no HttpClient).
+import { Effect, type Layer, ManagedRuntime } from "effect"
+import { ConnectClient, ConnectTransport, type Transport } from "../../src/index.js"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { saySentence } from "../workload.js"
 import type { Counts, Phase } from "../client-load.js"
 
-export const makePhase = async (url: string, headers: Record<string, string>): Promise<Phase> => {
-  const runtime = ManagedRuntime.make(
-    ConnectTransport.layer({ baseUrl: url, codec: "binary" }).pipe(Layer.provide(NodeHttpClient.layerUndici))
-  )
+export const makePhase = (url: string, headers: Record<string, string>): Promise<Phase> =>
+  makePhaseOn(ConnectTransport.layerUndici({ baseUrl: url, codec: "binary" }), headers)
+
+/** Call loops of our client over the transport `layer` makes. */
+export const makePhaseOn = async (layer: Layer.Layer<Transport.Transport>, headers: Record<string, string>): Promise<Phase> => {
+  const runtime = ManagedRuntime.make(layer)
   const client = await runtime.runPromise(ConnectClient.make(ElizaService))
   return (concurrency, until) => {
     const counts: Counts = { calls: 0, failures: 0 }

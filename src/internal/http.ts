@@ -3,7 +3,7 @@
  * HTTP libraries (node:http, @effect/platform, node:http2) plug in as thin adapters.
  * @internal
  */
-import type * as Headers from "@effect/platform/Headers"
+import * as Headers from "@effect/platform/Headers"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -29,8 +29,19 @@ export interface ClientResponse {
   readonly bytes: (maxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
 }
 
-/** Sends a request; the exchange lives as long as the Scope (closing it aborts the request). @internal */
-export type HttpCall = (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError, Scope.Scope>
+/** An HTTP client library, adapted to the universal model. @internal */
+export interface HttpClientAdapter {
+  /**
+   * Sends a request and hands the response to `use`; a body that `use` leaves unread is aborted
+   * when it is done, and interrupting the whole aborts the request.
+   */
+  readonly unary: <A>(
+    request: ClientRequest,
+    use: (response: ClientResponse) => Effect.Effect<A, ConnectError>
+  ) => Effect.Effect<A, ConnectError>
+  /** Sends a request whose response outlives the call: closing the Scope aborts an exchange still going. */
+  readonly stream: (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError, Scope.Scope>
+}
 
 /** @internal */
 export interface ServerRequest {
@@ -64,6 +75,16 @@ export const declaredTooLarge = (headers: Headers.Headers, maxBytes: number): Co
   return declared !== undefined && Number(declared) > maxBytes
     ? new ConnectError({ code: "resource_exhausted", message: tooLarge(declared, maxBytes) })
     : undefined
+}
+
+/** Node's headers (node:http, undici) as Headers: a repeated header's values joined by commas. @internal */
+export const fromNodeHeaders = (raw: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>): Headers.Headers => {
+  const out: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]
+    if (value !== undefined) out[name] = typeof value === "string" ? value : value.join(", ")
+  }
+  return Headers.unsafeFromRecord(out)
 }
 
 /** A request target split at its `?`. @internal */

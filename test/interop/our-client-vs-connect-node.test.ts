@@ -1,5 +1,5 @@
 /**
- * Interop: our ConnectClient (ConnectTransport on NodeHttpClient's undici) against
+ * Interop: our ConnectClient (over each client transport) against
  * @connectrpc/connect-node serving TestService, for every RPC kind and both codecs, with
  * compression, errors with details, headers and trailers, timeouts, Connect GET and size limits.
  * What goes over the wire is checked through a recording proxy where it matters.
@@ -7,9 +7,8 @@
 import { create, type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
 import { Code as NodeCode, ConnectError as NodeConnectError } from "@connectrpc/connect"
 import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node"
-import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Code, Compression, ConnectClient, ConnectError, ConnectTransport, Transport } from "connect-effect"
+import { Code, Compression, ConnectClient, ConnectError, Transport } from "connect-effect"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -23,6 +22,7 @@ import { bytesOf, envelopesOf, only, recordingProxy } from "../support/recording
 import { connectNodeBridged } from "../support/h2Bridge.js"
 import { connectNodeServer, nodeServer } from "../support/servers.js"
 import { connectNodeRoutes } from "../support/testService.js"
+import { type ClientTransport, clientTransports, type TransportOptions } from "../support/transports.js"
 
 /** connect-node on node:http (HTTP/1.1), and on node:http2 behind an HTTP/1.1 bridge (for bidi). */
 class NodeUrl extends Context.Tag("test/interop/NodeUrl")<NodeUrl, { readonly h1: string; readonly h2: string }>() {}
@@ -38,25 +38,27 @@ const NodeServerLive = Layer.scoped(
  */
 type Via = "h1" | "h2"
 
-type ClientOptions = Omit<ConnectTransport.Options, "baseUrl">
+type ClientOptions = Omit<TransportOptions, "baseUrl">
 
-/** A client of `service` at `baseUrl`, its HTTP client owned by the Scope. */
-const clientOf = <S extends DescService>(service: S, baseUrl: string, options: ClientOptions = {}) =>
-  Effect.map(
-    Layer.build(ConnectTransport.layer({ baseUrl, ...options }).pipe(Layer.provide(NodeHttpClient.layerUndici))),
-    (context) => ConnectClient.makeWith(service, Context.get(context, Transport.Transport))
-  )
-
-/** A TestService client of the shared connect-node server. */
-const client = (options: ClientOptions = {}, via: Via = "h1") =>
-  Effect.flatMap(NodeUrl, (urls) => clientOf(TestService, urls[via], options))
-
-/** A TestService client going through a recording proxy to the shared connect-node server. */
-const proxiedClient = (options: ClientOptions = {}, via: Via = "h1") =>
-  Effect.gen(function*() {
-    const proxy = yield* recordingProxy((yield* NodeUrl)[via])
-    return { client: yield* clientOf(TestService, proxy.url, options), exchanges: proxy.exchanges }
-  })
+/** Our clients over `transport`: each owns its HTTP client through the Scope. */
+const clientsOver = (transport: ClientTransport) => {
+  /** A client of `service` at `baseUrl`. */
+  const clientOf = <S extends DescService>(service: S, baseUrl: string, options: ClientOptions = {}) =>
+    Effect.map(
+      Layer.build(transport.layer({ baseUrl, ...options })),
+      (context) => ConnectClient.makeWith(service, Context.get(context, Transport.Transport))
+    )
+  /** A TestService client of the shared connect-node server. */
+  const client = (options: ClientOptions = {}, via: Via = "h1") =>
+    Effect.flatMap(NodeUrl, (urls) => clientOf(TestService, urls[via], options))
+  /** A TestService client going through a recording proxy to the shared connect-node server. */
+  const proxiedClient = (options: ClientOptions = {}, via: Via = "h1") =>
+    Effect.gen(function*() {
+      const proxy = yield* recordingProxy((yield* NodeUrl)[via])
+      return { client: yield* clientOf(TestService, proxy.url, options), exchanges: proxy.exchanges }
+    })
+  return { clientOf, client, proxiedClient }
+}
 
 /** Runs a stream to its end, keeping the messages received before it failed; fails if it does not fail. */
 const collectUntilFailure = <A, E>(stream: Stream.Stream<A, E>) =>
@@ -94,576 +96,580 @@ const decodeRequest = (codec: "binary" | "json", bytes: Uint8Array) =>
 
 describe("our client against connect-node", () => {
   layer(NodeServerLive, { excludeTestServices: true })((it) => {
-    describe.each(codecs)("codec $codec", ({ codec, streamType, unaryType }) => {
-      describe("the four kinds of call", () => {
-        it.scoped("unary", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec })
-            const res = yield* client.echo({ text: "hello", payload: new Uint8Array([1, 2, 3]) })
-            expect(res.text).toBe("hello")
-            expectBytes([res.payload], [new Uint8Array([1, 2, 3])])
-            const exchange = only(exchanges)
-            expect(exchange.method).toBe("POST")
-            expect(exchange.url).toBe("/connecteffect.test.v1.TestService/Echo")
-            expect(exchange.requestHeaders["content-type"]).toBe(unaryType)
-            expect(exchange.requestHeaders["connect-protocol-version"]).toBe("1")
-            expect(decodeRequest(codec, bytesOf(exchange.requestBody)).text).toBe("hello")
-          }))
+    describe.each(clientTransports)("over $name", (transport) => {
+      const { client, clientOf, proxiedClient } = clientsOver(transport)
 
-        it.scoped("server stream", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec })
-            const messages = yield* collect(client.serverStream({ text: "s", count: 3, size: 4 }))
-            expect(messages.map((m) => m.text)).toEqual(["s 0", "s 1", "s 2"])
-            expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(4, i)))
-            expect(only(exchanges).requestHeaders["content-type"]).toBe(streamType)
-          }))
+      describe.each(codecs)("codec $codec", ({ codec, streamType, unaryType }) => {
+        describe("the four kinds of call", () => {
+          it.scoped("unary", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec })
+              const res = yield* client.echo({ text: "hello", payload: new Uint8Array([1, 2, 3]) })
+              expect(res.text).toBe("hello")
+              expectBytes([res.payload], [new Uint8Array([1, 2, 3])])
+              const exchange = only(exchanges)
+              expect(exchange.method).toBe("POST")
+              expect(exchange.url).toBe("/connecteffect.test.v1.TestService/Echo")
+              expect(exchange.requestHeaders["content-type"]).toBe(unaryType)
+              expect(exchange.requestHeaders["connect-protocol-version"]).toBe("1")
+              expect(decodeRequest(codec, bytesOf(exchange.requestBody)).text).toBe("hello")
+            }))
 
-        it.scoped("server stream with no messages", () =>
-          Effect.gen(function*() {
-            const messages = yield* collect((yield* client({ codec })).serverStream({ text: "none", count: 0 }))
-            expect(messages).toEqual([])
-          }))
+          it.scoped("server stream", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec })
+              const messages = yield* collect(client.serverStream({ text: "s", count: 3, size: 4 }))
+              expect(messages.map((m) => m.text)).toEqual(["s 0", "s 1", "s 2"])
+              expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(4, i)))
+              expect(only(exchanges).requestHeaders["content-type"]).toBe(streamType)
+            }))
 
-        it.scoped("client stream, from an Iterable and from a Stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const fromIterable = yield* c.clientStream([{ text: "a" }, { text: "b" }, { text: "c" }])
-            expect(fromIterable.text).toBe("a,b,c")
-            const fromStream = yield* c.clientStream(Stream.make({ text: "x" }, { text: "y" }).pipe(Stream.tap(() => Effect.sleep(5))))
-            expect(fromStream.text).toBe("x,y")
-            const empty = yield* c.clientStream([])
-            expect(empty.text).toBe("")
-          }))
+          it.scoped("server stream with no messages", () =>
+            Effect.gen(function*() {
+              const messages = yield* collect((yield* client({ codec })).serverStream({ text: "none", count: 0 }))
+              expect(messages).toEqual([])
+            }))
 
-        it.scoped("bidi stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec }, "h2")
-            const messages = yield* collect(
-              c.bidiStream(Stream.make({ text: "x", payload: new Uint8Array([9]) }, { text: "y" }))
-            )
-            expect(messages.map((m) => m.text)).toEqual(["x", "y"])
-            expectBytes([messages[0]!.payload], [new Uint8Array([9])])
-          }))
-      })
+          it.scoped("client stream, from an Iterable and from a Stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const fromIterable = yield* c.clientStream([{ text: "a" }, { text: "b" }, { text: "c" }])
+              expect(fromIterable.text).toBe("a,b,c")
+              const fromStream = yield* c.clientStream(Stream.make({ text: "x" }, { text: "y" }).pipe(Stream.tap(() => Effect.sleep(5))))
+              expect(fromStream.text).toBe("x,y")
+              const empty = yield* c.clientStream([])
+              expect(empty.text).toBe("")
+            }))
 
-      describe("message edge cases", () => {
-        it.scoped("the empty message, both ways", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const res = yield* c.echo({})
-            expect(res.text).toBe("")
-            expect(res.payload.byteLength).toBe(0)
-            const bidi = yield* client({ codec }, "h2")
-            expect((yield* collect(bidi.bidiStream([{}, {}]))).map((m) => m.text)).toEqual(["", ""])
-          }))
+          it.scoped("bidi stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec }, "h2")
+              const messages = yield* collect(
+                c.bidiStream(Stream.make({ text: "x", payload: new Uint8Array([9]) }, { text: "y" }))
+              )
+              expect(messages.map((m) => m.text)).toEqual(["x", "y"])
+              expectBytes([messages[0]!.payload], [new Uint8Array([9])])
+            }))
+        })
 
-        it.scoped("non-ASCII text", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const text = "héllo wörld &=?%+"
-            expect((yield* c.echo({ text })).text).toBe(text)
-            expect((yield* collect(c.serverStream({ text, count: 1 })))[0]!.text).toBe(`${text} 0`)
-          }))
+        describe("message edge cases", () => {
+          it.scoped("the empty message, both ways", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const res = yield* c.echo({})
+              expect(res.text).toBe("")
+              expect(res.payload.byteLength).toBe(0)
+              const bidi = yield* client({ codec }, "h2")
+              expect((yield* collect(bidi.bidiStream([{}, {}]))).map((m) => m.text)).toEqual(["", ""])
+            }))
 
-        it.scoped("large messages, split across many reads", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const big = payloadOf(1024 * 1024, 7)
-            expectBytes([(yield* c.echo({ text: "big", payload: big })).payload], [big])
-            const messages = yield* collect(c.serverStream({ text: "big", count: 3, size: 300_000 }))
-            expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(300_000, i)))
-            const bidi = yield* client({ codec }, "h2")
-            const echoed = yield* collect(bidi.bidiStream([{ text: "a", payload: big }, { text: "b", payload: big }]))
-            expectBytes(echoed.map((m) => m.payload), [big, big])
-          }))
-      })
+          it.scoped("non-ASCII text", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const text = "héllo wörld &=?%+"
+              expect((yield* c.echo({ text })).text).toBe(text)
+              expect((yield* collect(c.serverStream({ text, count: 1 })))[0]!.text).toBe(`${text} 0`)
+            }))
 
-      describe("streaming behaviour", () => {
-        it.scoped("bidi ping-pong: each request is sent only after the previous response (full duplex)", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec }, "h2")
-            const pending = yield* Queue.unbounded<{ text: string }>()
-            yield* Queue.offer(pending, { text: "ping 0" })
-            const received: Array<string> = []
-            yield* c.bidiStream(Stream.fromQueue(pending)).pipe(
-              Stream.tap((m) => {
-                received.push(m.text)
-                return received.length < 3 ? Queue.offer(pending, { text: `ping ${received.length}` }) : Queue.shutdown(pending)
-              }),
-              Stream.runDrain,
-              Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("bidi stalled: not full duplex") })
-            )
-            expect(received).toEqual(["ping 0", "ping 1", "ping 2"])
-          }))
+          it.scoped("large messages, split across many reads", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const big = payloadOf(1024 * 1024, 7)
+              expectBytes([(yield* c.echo({ text: "big", payload: big })).payload], [big])
+              const messages = yield* collect(c.serverStream({ text: "big", count: 3, size: 300_000 }))
+              expectBytes(messages.map((m) => m.payload), [0, 1, 2].map((i) => payloadOf(300_000, i)))
+              const bidi = yield* client({ codec }, "h2")
+              const echoed = yield* collect(bidi.bidiStream([{ text: "a", payload: big }, { text: "b", payload: big }]))
+              expectBytes(echoed.map((m) => m.payload), [big, big])
+            }))
+        })
 
-        it.scoped("taking the first messages of a long stream ends the call early", () =>
-          Effect.gen(function*() {
-            const { client: c, exchanges } = yield* proxiedClient({ codec })
-            const start = Date.now()
-            const first = yield* collect(Stream.take(c.serverStream({ text: "long", count: 100, delayMs: 50 }), 2))
-            expect(first.map((m) => m.text)).toEqual(["long 0", "long 1"])
-            expect(Date.now() - start).toBeLessThan(1000)
-            // the HTTP exchange is aborted, so that the server can stop
-            yield* Effect.sleep("100 millis")
-            expect(exchanges[0]!.clientAborted).toBe(true)
-            // and the client still works afterwards
-            expect((yield* c.echo({ text: "after" })).text).toBe("after")
-          }))
-      })
+        describe("streaming behaviour", () => {
+          it.scoped("bidi ping-pong: each request is sent only after the previous response (full duplex)", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec }, "h2")
+              const pending = yield* Queue.unbounded<{ text: string }>()
+              yield* Queue.offer(pending, { text: "ping 0" })
+              const received: Array<string> = []
+              yield* c.bidiStream(Stream.fromQueue(pending)).pipe(
+                Stream.tap((m) => {
+                  received.push(m.text)
+                  return received.length < 3 ? Queue.offer(pending, { text: `ping ${received.length}` }) : Queue.shutdown(pending)
+                }),
+                Stream.runDrain,
+                Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("bidi stalled: not full duplex") })
+              )
+              expect(received).toEqual(["ping 0", "ping 1", "ping 2"])
+            }))
 
-      describe.each([Compression.gzip, Compression.brotli])("compression $name", (compression) => {
-        const options = { codec, sendCompression: compression, compressMinBytes: 0, acceptCompression: [compression] }
-        const decompress = decompressorOf(compression.name)
+          it.scoped("taking the first messages of a long stream ends the call early", () =>
+            Effect.gen(function*() {
+              const { client: c, exchanges } = yield* proxiedClient({ codec })
+              const start = Date.now()
+              const first = yield* collect(Stream.take(c.serverStream({ text: "long", count: 100, delayMs: 50 }), 2))
+              expect(first.map((m) => m.text)).toEqual(["long 0", "long 1"])
+              expect(Date.now() - start).toBeLessThan(1000)
+              // the HTTP exchange is aborted, so that the server can stop
+              yield* Effect.sleep("100 millis")
+              expect(exchanges[0]!.clientAborted).toBe(true)
+              // and the client still works afterwards
+              expect((yield* c.echo({ text: "after" })).text).toBe("after")
+            }))
+        })
 
-        it.scoped("unary: compressed request and response", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient(options)
-            const payload = repetitive(4096)
-            const res = yield* client.echo({ text: "zip", payload })
-            expect(res.text).toBe("zip")
-            expectBytes([res.payload], [payload])
-            const exchange = only(exchanges)
-            expect(exchange.requestHeaders["content-encoding"]).toBe(compression.name)
-            const sent = bytesOf(exchange.requestBody)
-            expect(sent.byteLength).toBeLessThan(4096)
-            expect(decodeRequest(codec, decompress(sent)).text).toBe("zip")
-            // connect-node compresses responses of 1 KiB and more with what we accept
-            expect(exchange.responseHeaders["content-encoding"]).toBe(compression.name)
-            expect(bytesOf(exchange.responseBody).byteLength).toBeLessThan(4096)
-          }))
+        describe.each([Compression.gzip, Compression.brotli])("compression $name", (compression) => {
+          const options = { codec, sendCompression: compression, compressMinBytes: 0, acceptCompression: [compression] }
+          const decompress = decompressorOf(compression.name)
 
-        it.scoped("unary: a small message is compressed too with compressMinBytes 0", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient(options)
-            expect((yield* client.echo({ text: "tiny" })).text).toBe("tiny")
-            const exchange = only(exchanges)
-            expect(exchange.requestHeaders["content-encoding"]).toBe(compression.name)
-            expect(decodeRequest(codec, decompress(bytesOf(exchange.requestBody))).text).toBe("tiny")
-          }))
+          it.scoped("unary: compressed request and response", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient(options)
+              const payload = repetitive(4096)
+              const res = yield* client.echo({ text: "zip", payload })
+              expect(res.text).toBe("zip")
+              expectBytes([res.payload], [payload])
+              const exchange = only(exchanges)
+              expect(exchange.requestHeaders["content-encoding"]).toBe(compression.name)
+              const sent = bytesOf(exchange.requestBody)
+              expect(sent.byteLength).toBeLessThan(4096)
+              expect(decodeRequest(codec, decompress(sent)).text).toBe("zip")
+              // connect-node compresses responses of 1 KiB and more with what we accept
+              expect(exchange.responseHeaders["content-encoding"]).toBe(compression.name)
+              expect(bytesOf(exchange.responseBody).byteLength).toBeLessThan(4096)
+            }))
 
-        it.scoped("server stream: compressed envelopes both ways", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient(options)
-            const messages = yield* collect(client.serverStream({ text: "s", count: 2, size: 3000 }))
-            expectBytes(messages.map((m) => m.payload), [payloadOf(3000, 0), payloadOf(3000, 1)])
-            const exchange = only(exchanges)
-            expect(exchange.requestHeaders["connect-content-encoding"]).toBe(compression.name)
-            const sent = envelopesOf(bytesOf(exchange.requestBody))
-            expect(sent.map((e) => e.flags)).toEqual([1])
-            expect(exchange.responseHeaders["connect-content-encoding"]).toBe(compression.name)
-            const received = envelopesOf(bytesOf(exchange.responseBody))
-            // two compressed messages, then the end of stream
-            expect(received.slice(0, 2).map((e) => e.flags)).toEqual([1, 1])
-            expect(received.slice(0, 2).every((e) => e.data.byteLength < 3000)).toBe(true)
-            expect(received[2]!.flags & 2).toBe(2)
-          }))
+          it.scoped("unary: a small message is compressed too with compressMinBytes 0", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient(options)
+              expect((yield* client.echo({ text: "tiny" })).text).toBe("tiny")
+              const exchange = only(exchanges)
+              expect(exchange.requestHeaders["content-encoding"]).toBe(compression.name)
+              expect(decodeRequest(codec, decompress(bytesOf(exchange.requestBody))).text).toBe("tiny")
+            }))
 
-        it.scoped("client stream: every request envelope compressed", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient(options)
-            const res = yield* client.clientStream([
-              { text: "a", payload: repetitive(2000) },
-              { text: "b", payload: repetitive(2000) }
-            ])
-            expect(res.text).toBe("a,b")
-            const sent = envelopesOf(bytesOf(only(exchanges).requestBody))
-            expect(sent.map((e) => e.flags)).toEqual([1, 1])
-            expect(sent.map((e) => decodeRequest(codec, decompress(e.data)).text)).toEqual(["a", "b"])
-          }))
+          it.scoped("server stream: compressed envelopes both ways", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient(options)
+              const messages = yield* collect(client.serverStream({ text: "s", count: 2, size: 3000 }))
+              expectBytes(messages.map((m) => m.payload), [payloadOf(3000, 0), payloadOf(3000, 1)])
+              const exchange = only(exchanges)
+              expect(exchange.requestHeaders["connect-content-encoding"]).toBe(compression.name)
+              const sent = envelopesOf(bytesOf(exchange.requestBody))
+              expect(sent.map((e) => e.flags)).toEqual([1])
+              expect(exchange.responseHeaders["connect-content-encoding"]).toBe(compression.name)
+              const received = envelopesOf(bytesOf(exchange.responseBody))
+              // two compressed messages, then the end of stream
+              expect(received.slice(0, 2).map((e) => e.flags)).toEqual([1, 1])
+              expect(received.slice(0, 2).every((e) => e.data.byteLength < 3000)).toBe(true)
+              expect(received[2]!.flags & 2).toBe(2)
+            }))
 
-        it.scoped("bidi stream: compressed both ways", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient(options, "h2")
-            const payload = repetitive(5000)
-            const messages = yield* collect(client.bidiStream([{ text: "x", payload }, { text: "y", payload }]))
-            expect(messages.map((m) => m.text)).toEqual(["x", "y"])
-            expectBytes(messages.map((m) => m.payload), [payload, payload])
-            const exchange = only(exchanges)
-            expect(envelopesOf(bytesOf(exchange.requestBody)).map((e) => e.flags)).toEqual([1, 1])
-            expect(exchange.responseHeaders["connect-content-encoding"]).toBe(compression.name)
-            expect(envelopesOf(bytesOf(exchange.responseBody)).slice(0, 2).map((e) => e.flags)).toEqual([1, 1])
-          }))
-      })
+          it.scoped("client stream: every request envelope compressed", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient(options)
+              const res = yield* client.clientStream([
+                { text: "a", payload: repetitive(2000) },
+                { text: "b", payload: repetitive(2000) }
+              ])
+              expect(res.text).toBe("a,b")
+              const sent = envelopesOf(bytesOf(only(exchanges).requestBody))
+              expect(sent.map((e) => e.flags)).toEqual([1, 1])
+              expect(sent.map((e) => decodeRequest(codec, decompress(e.data)).text)).toEqual(["a", "b"])
+            }))
 
-      describe("errors with details", () => {
-        it.scoped("unary", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const error = yield* Effect.flip(c.echo({ text: "no", failWith: "not_found" }))
-            expectError(error, "not_found", "no")
-            // the handler's headers and trailers come with the error
-            expect(error.metadata["x-test-header"]).toBe("no")
-            expect(error.metadata["x-test-trailer"]).toBe("done")
-          }))
+          it.scoped("bidi stream: compressed both ways", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient(options, "h2")
+              const payload = repetitive(5000)
+              const messages = yield* collect(client.bidiStream([{ text: "x", payload }, { text: "y", payload }]))
+              expect(messages.map((m) => m.text)).toEqual(["x", "y"])
+              expectBytes(messages.map((m) => m.payload), [payload, payload])
+              const exchange = only(exchanges)
+              expect(envelopesOf(bytesOf(exchange.requestBody)).map((e) => e.flags)).toEqual([1, 1])
+              expect(exchange.responseHeaders["connect-content-encoding"]).toBe(compression.name)
+              expect(envelopesOf(bytesOf(exchange.responseBody)).slice(0, 2).map((e) => e.flags)).toEqual([1, 1])
+            }))
+        })
 
-        it.scoped("unary, every code", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            for (
-              const code of Code.all.filter((c) => c !== "not_found")
-            ) {
-              const error = yield* Effect.flip(c.echo({ text: code, failWith: code }))
-              expectError(error, code, code)
-            }
-          }))
+        describe("errors with details", () => {
+          it.scoped("unary", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const error = yield* Effect.flip(c.echo({ text: "no", failWith: "not_found" }))
+              expectError(error, "not_found", "no")
+              // the handler's headers and trailers come with the error
+              expect(error.metadata["x-test-header"]).toBe("no")
+              expect(error.metadata["x-test-trailer"]).toBe("done")
+            }))
 
-        it.scoped("server stream: messages, then the error", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const { error, received } = yield* collectUntilFailure(
-              c.serverStream({ text: "late", count: 2, failWith: "permission_denied" })
-            )
-            expect(received.map((m) => m.text)).toEqual(["late 0", "late 1"])
-            expectError(error, "permission_denied", "late")
-            expect(error.metadata["x-test-trailer"]).toBe("done")
-          }))
+          it.scoped("unary, every code", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              for (
+                const code of Code.all.filter((c) => c !== "not_found")
+              ) {
+                const error = yield* Effect.flip(c.echo({ text: code, failWith: code }))
+                expectError(error, code, code)
+              }
+            }))
 
-        it.scoped("server stream: the error before any message", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const { error, received } = yield* collectUntilFailure(
-              c.serverStream({ text: "early", count: 0, failWith: "failed_precondition" })
-            )
-            expect(received).toEqual([])
-            expectError(error, "failed_precondition", "early")
-          }))
+          it.scoped("server stream: messages, then the error", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const { error, received } = yield* collectUntilFailure(
+                c.serverStream({ text: "late", count: 2, failWith: "permission_denied" })
+              )
+              expect(received.map((m) => m.text)).toEqual(["late 0", "late 1"])
+              expectError(error, "permission_denied", "late")
+              expect(error.metadata["x-test-trailer"]).toBe("done")
+            }))
 
-        it.scoped("client stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const error = yield* Effect.flip(c.clientStream([{ text: "a" }, { text: "b", failWith: "already_exists" }]))
-            expectError(error, "already_exists", "a,b")
-          }))
+          it.scoped("server stream: the error before any message", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const { error, received } = yield* collectUntilFailure(
+                c.serverStream({ text: "early", count: 0, failWith: "failed_precondition" })
+              )
+              expect(received).toEqual([])
+              expectError(error, "failed_precondition", "early")
+            }))
 
-        it.scoped("bidi stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec }, "h2")
-            const { error, received } = yield* collectUntilFailure(
-              c.bidiStream([{ text: "ok" }, { text: "bad", failWith: "aborted" }, { text: "never" }])
-            )
-            expect(received.map((m) => m.text)).toEqual(["ok"])
-            expectError(error, "aborted", "bad")
-          }))
+          it.scoped("client stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const error = yield* Effect.flip(c.clientStream([{ text: "a" }, { text: "b", failWith: "already_exists" }]))
+              expectError(error, "already_exists", "a,b")
+            }))
 
-        it.scoped("withResponse fails with the same error", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            expectError(yield* Effect.flip(c.echo.withResponse({ text: "w", failWith: "data_loss" })), "data_loss", "w")
-            const stream = yield* c.serverStream.withResponse({ text: "w", count: 1, failWith: "out_of_range" })
-            const { error, received } = yield* collectUntilFailure(stream.messages)
-            expect(received).toHaveLength(1)
-            expectError(error, "out_of_range", "w")
-            // the trailers of a failed stream are its error's metadata
-            expect((yield* stream.trailers)["x-test-trailer"]).toBe("done")
-          }))
-      })
+          it.scoped("bidi stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec }, "h2")
+              const { error, received } = yield* collectUntilFailure(
+                c.bidiStream([{ text: "ok" }, { text: "bad", failWith: "aborted" }, { text: "never" }])
+              )
+              expect(received.map((m) => m.text)).toEqual(["ok"])
+              expectError(error, "aborted", "bad")
+            }))
 
-      describe("headers and trailers", () => {
-        const requestHeaders = { "x-test-a": "1", "x-test-b": "two" }
-        const echoed = ["x-test-a: 1", "x-test-b: two"]
+          it.scoped("withResponse fails with the same error", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              expectError(yield* Effect.flip(c.echo.withResponse({ text: "w", failWith: "data_loss" })), "data_loss", "w")
+              const stream = yield* c.serverStream.withResponse({ text: "w", count: 1, failWith: "out_of_range" })
+              const { error, received } = yield* collectUntilFailure(stream.messages)
+              expect(received).toHaveLength(1)
+              expectError(error, "out_of_range", "w")
+              // the trailers of a failed stream are its error's metadata
+              expect((yield* stream.trailers)["x-test-trailer"]).toBe("done")
+            }))
+        })
 
-        it.scoped("unary", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const res = yield* c.echo.withResponse({ text: "meta" }, { headers: requestHeaders })
-            expect(res.message.headers).toEqual(echoed)
-            expect(res.headers["x-test-header"]).toBe("meta")
-            expect(res.trailers["x-test-trailer"]).toBe("done")
-            expect(res.headers["trailer-x-test-trailer"]).toBeUndefined()
-            expect(res.headers["x-test-trailer"]).toBeUndefined()
-          }))
+        describe("headers and trailers", () => {
+          const requestHeaders = { "x-test-a": "1", "x-test-b": "two" }
+          const echoed = ["x-test-a: 1", "x-test-b: two"]
 
-        it.scoped("server stream: headers first, trailers after the last message", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const res = yield* c.serverStream.withResponse({ text: "meta", count: 2 }, { headers: requestHeaders })
-            expect(res.headers["x-test-header"]).toBe("meta")
-            const messages = yield* collect(res.messages)
-            expect(messages.map((m) => m.text)).toEqual(["meta 0", "meta 1"])
-            const trailers = yield* res.trailers
-            expect(trailers["x-test-trailer"]).toBe("done")
-            expect(trailers["x-test-header"]).toBeUndefined()
-          }))
+          it.scoped("unary", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const res = yield* c.echo.withResponse({ text: "meta" }, { headers: requestHeaders })
+              expect(res.message.headers).toEqual(echoed)
+              expect(res.headers["x-test-header"]).toBe("meta")
+              expect(res.trailers["x-test-trailer"]).toBe("done")
+              expect(res.headers["trailer-x-test-trailer"]).toBeUndefined()
+              expect(res.headers["x-test-trailer"]).toBeUndefined()
+            }))
 
-        it.scoped("client stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const res = yield* c.clientStream.withResponse([{ text: "p" }, { text: "q" }], { headers: requestHeaders })
-            expect(res.message.text).toBe("p,q")
-            expect(res.message.headers).toEqual(echoed)
-            expect(res.headers["x-test-header"]).toBe("p,q")
-            expect(res.trailers["x-test-trailer"]).toBe("done")
-          }))
+          it.scoped("server stream: headers first, trailers after the last message", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const res = yield* c.serverStream.withResponse({ text: "meta", count: 2 }, { headers: requestHeaders })
+              expect(res.headers["x-test-header"]).toBe("meta")
+              const messages = yield* collect(res.messages)
+              expect(messages.map((m) => m.text)).toEqual(["meta 0", "meta 1"])
+              const trailers = yield* res.trailers
+              expect(trailers["x-test-trailer"]).toBe("done")
+              expect(trailers["x-test-header"]).toBeUndefined()
+            }))
 
-        it.scoped("bidi stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec }, "h2")
-            const res = yield* c.bidiStream.withResponse([{ text: "b" }], { headers: requestHeaders })
-            expect(res.headers["x-test-header"]).toBe("b")
-            const messages = yield* collect(res.messages)
-            expect(messages.map((m) => m.headers)).toEqual([echoed])
-            expect((yield* res.trailers)["x-test-trailer"]).toBe("done")
-          }))
-      })
+          it.scoped("client stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const res = yield* c.clientStream.withResponse([{ text: "p" }, { text: "q" }], { headers: requestHeaders })
+              expect(res.message.text).toBe("p,q")
+              expect(res.message.headers).toEqual(echoed)
+              expect(res.headers["x-test-header"]).toBe("p,q")
+              expect(res.trailers["x-test-trailer"]).toBe("done")
+            }))
 
-      describe("timeouts", () => {
-        const delayMs = 2000
-        const timeout = "200 millis"
-        const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-          Effect.gen(function*() {
-            const start = Date.now()
-            const error = yield* Effect.flip(effect)
-            return { error, elapsed: Date.now() - start }
-          })
-        const expectDeadline = ({ elapsed, error }: { error: unknown; elapsed: number }) => {
-          expect((error as ConnectError.ConnectError).code).toBe("deadline_exceeded")
-          expect(elapsed).toBeGreaterThanOrEqual(150)
-          expect(elapsed).toBeLessThan(delayMs / 2)
-        }
+          it.scoped("bidi stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec }, "h2")
+              const res = yield* c.bidiStream.withResponse([{ text: "b" }], { headers: requestHeaders })
+              expect(res.headers["x-test-header"]).toBe("b")
+              const messages = yield* collect(res.messages)
+              expect(messages.map((m) => m.headers)).toEqual([echoed])
+              expect((yield* res.trailers)["x-test-trailer"]).toBe("done")
+            }))
+        })
 
-        it.scoped("unary", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            expectDeadline(yield* timed(c.echo({ text: "slow", delayMs }, { timeout })))
-          }))
-
-        it.scoped("unary within its timeout succeeds, the timeout reaching connect-node", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec })
-            expect((yield* client.echo({ text: "quick", delayMs: 20 }, { timeout: "5 seconds" })).text).toBe("quick")
-            const header = Number(only(exchanges).requestHeaders["connect-timeout-ms"])
-            expect(header).toBeGreaterThan(4000)
-            expect(header).toBeLessThanOrEqual(5000)
-          }))
-
-        it.scoped("server stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            expectDeadline(yield* timed(Stream.runDrain(c.serverStream({ text: "slow", count: 2, delayMs }, { timeout }))))
-          }))
-
-        it.scoped("server stream: the deadline covers the messages, not only the headers", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            const start = Date.now()
-            const { error, received } = yield* collectUntilFailure(
-              c.serverStream({ text: "drip", count: 50, delayMs: 100 }, { timeout: "450 millis" })
-            )
-            expect(error.code).toBe("deadline_exceeded")
-            expect(received.length).toBeGreaterThanOrEqual(1)
-            expect(received.length).toBeLessThan(50)
-            expect(Date.now() - start).toBeLessThan(1500)
-          }))
-
-        it.scoped("client stream whose requests never end", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec })
-            expectDeadline(yield* timed(c.clientStream(Stream.concat(Stream.make({ text: "a" }), Stream.never), { timeout })))
-          }))
-
-        it.scoped("bidi stream", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec }, "h2")
-            expectDeadline(yield* timed(Stream.runDrain(c.bidiStream([{ text: "slow", delayMs }], { timeout }))))
-          }))
-      })
-
-      describe("Connect GET", () => {
-        it.scoped("an idempotent unary call goes as GET, and succeeds", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
-            const res = yield* client.echo.withResponse(
-              { text: "get me", payload: new Uint8Array([0, 255]) },
-              { headers: { "x-test-get": "yes" } }
-            )
-            expect(res.message.text).toBe("get me")
-            expectBytes([res.message.payload], [new Uint8Array([0, 255])])
-            expect(res.message.headers).toEqual(["x-test-get: yes"])
-            expect(res.headers["x-test-header"]).toBe("get me")
-            expect(res.trailers["x-test-trailer"]).toBe("done")
-            const exchange = only(exchanges)
-            expect(exchange.method).toBe("GET")
-            expect(bytesOf(exchange.requestBody).byteLength).toBe(0)
-            const url = new URL(exchange.url, "http://x")
-            expect(url.pathname).toBe("/connecteffect.test.v1.TestService/Echo")
-            expect(url.searchParams.get("connect")).toBe("v1")
-            expect(url.searchParams.get("encoding")).toBe(codec === "binary" ? "proto" : "json")
-            expect(exchange.requestHeaders["content-type"]).toBeUndefined()
-          }))
-
-        it.scoped("GET with non-ASCII text in the query", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
-            const text = "héllo wörld &=?%+ /#"
-            expect((yield* client.echo({ text })).text).toBe(text)
-            expect(only(exchanges).method).toBe("GET")
-          }))
-
-        it.scoped("GET with a compressed message", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({
-              codec,
-              useHttpGet: true,
-              sendCompression: Compression.gzip,
-              compressMinBytes: 0
+        describe("timeouts", () => {
+          const delayMs = 2000
+          const timeout = "200 millis"
+          const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Effect.gen(function*() {
+              const start = Date.now()
+              const error = yield* Effect.flip(effect)
+              return { error, elapsed: Date.now() - start }
             })
-            const res = yield* client.echo({ text: "gz get", payload: repetitive(300) })
-            expect(res.text).toBe("gz get")
-            expectBytes([res.payload], [repetitive(300)])
-            const url = new URL(only(exchanges).url, "http://x")
-            expect(only(exchanges).method).toBe("GET")
-            expect(url.searchParams.get("compression")).toBe("gzip")
-            expect(url.searchParams.get("base64")).toBe("1")
-          }))
+          const expectDeadline = ({ elapsed, error }: { error: unknown; elapsed: number }) => {
+            expect((error as ConnectError.ConnectError).code).toBe("deadline_exceeded")
+            expect(elapsed).toBeGreaterThanOrEqual(150)
+            expect(elapsed).toBeLessThan(delayMs / 2)
+          }
 
-        it.scoped("GET errors come back with details", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
-            expectError(yield* Effect.flip(client.echo({ text: "nope", failWith: "not_found" })), "not_found", "nope")
-            expect(only(exchanges).method).toBe("GET")
-          }))
+          it.scoped("unary", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              expectDeadline(yield* timed(c.echo({ text: "slow", delayMs }, { timeout })))
+            }))
 
-        it.scoped("a unary method without NO_SIDE_EFFECTS still POSTs", () =>
-          Effect.gen(function*() {
-            const proxy = yield* recordingProxy((yield* NodeUrl).h1)
-            const missing = yield* clientOf(MissingService, proxy.url, { codec, useHttpGet: true })
-            expect((yield* Effect.flip(missing.echo({ text: "?" }))).code).toBe("unimplemented")
-            expect(only(proxy.exchanges).method).toBe("POST")
-          }))
+          it.scoped("unary within its timeout succeeds, the timeout reaching connect-node", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec })
+              expect((yield* client.echo({ text: "quick", delayMs: 20 }, { timeout: "5 seconds" })).text).toBe("quick")
+              const header = Number(only(exchanges).requestHeaders["connect-timeout-ms"])
+              expect(header).toBeGreaterThan(4000)
+              expect(header).toBeLessThanOrEqual(5000)
+            }))
 
-        it.scoped("streaming calls still POST", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
-            yield* Stream.runDrain(client.serverStream({ text: "s", count: 1 }))
-            expect(only(exchanges).method).toBe("POST")
-          }))
+          it.scoped("server stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              expectDeadline(yield* timed(Stream.runDrain(c.serverStream({ text: "slow", count: 2, delayMs }, { timeout }))))
+            }))
+
+          it.scoped("server stream: the deadline covers the messages, not only the headers", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              const start = Date.now()
+              const { error, received } = yield* collectUntilFailure(
+                c.serverStream({ text: "drip", count: 50, delayMs: 100 }, { timeout: "450 millis" })
+              )
+              expect(error.code).toBe("deadline_exceeded")
+              expect(received.length).toBeGreaterThanOrEqual(1)
+              expect(received.length).toBeLessThan(50)
+              expect(Date.now() - start).toBeLessThan(1500)
+            }))
+
+          it.scoped("client stream whose requests never end", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec })
+              expectDeadline(yield* timed(c.clientStream(Stream.concat(Stream.make({ text: "a" }), Stream.never), { timeout })))
+            }))
+
+          it.scoped("bidi stream", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec }, "h2")
+              expectDeadline(yield* timed(Stream.runDrain(c.bidiStream([{ text: "slow", delayMs }], { timeout }))))
+            }))
+        })
+
+        describe("Connect GET", () => {
+          it.scoped("an idempotent unary call goes as GET, and succeeds", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+              const res = yield* client.echo.withResponse(
+                { text: "get me", payload: new Uint8Array([0, 255]) },
+                { headers: { "x-test-get": "yes" } }
+              )
+              expect(res.message.text).toBe("get me")
+              expectBytes([res.message.payload], [new Uint8Array([0, 255])])
+              expect(res.message.headers).toEqual(["x-test-get: yes"])
+              expect(res.headers["x-test-header"]).toBe("get me")
+              expect(res.trailers["x-test-trailer"]).toBe("done")
+              const exchange = only(exchanges)
+              expect(exchange.method).toBe("GET")
+              expect(bytesOf(exchange.requestBody).byteLength).toBe(0)
+              const url = new URL(exchange.url, "http://x")
+              expect(url.pathname).toBe("/connecteffect.test.v1.TestService/Echo")
+              expect(url.searchParams.get("connect")).toBe("v1")
+              expect(url.searchParams.get("encoding")).toBe(codec === "binary" ? "proto" : "json")
+              expect(exchange.requestHeaders["content-type"]).toBeUndefined()
+            }))
+
+          it.scoped("GET with non-ASCII text in the query", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+              const text = "héllo wörld &=?%+ /#"
+              expect((yield* client.echo({ text })).text).toBe(text)
+              expect(only(exchanges).method).toBe("GET")
+            }))
+
+          it.scoped("GET with a compressed message", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({
+                codec,
+                useHttpGet: true,
+                sendCompression: Compression.gzip,
+                compressMinBytes: 0
+              })
+              const res = yield* client.echo({ text: "gz get", payload: repetitive(300) })
+              expect(res.text).toBe("gz get")
+              expectBytes([res.payload], [repetitive(300)])
+              const url = new URL(only(exchanges).url, "http://x")
+              expect(only(exchanges).method).toBe("GET")
+              expect(url.searchParams.get("compression")).toBe("gzip")
+              expect(url.searchParams.get("base64")).toBe("1")
+            }))
+
+          it.scoped("GET errors come back with details", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+              expectError(yield* Effect.flip(client.echo({ text: "nope", failWith: "not_found" })), "not_found", "nope")
+              expect(only(exchanges).method).toBe("GET")
+            }))
+
+          it.scoped("a unary method without NO_SIDE_EFFECTS still POSTs", () =>
+            Effect.gen(function*() {
+              const proxy = yield* recordingProxy((yield* NodeUrl).h1)
+              const missing = yield* clientOf(MissingService, proxy.url, { codec, useHttpGet: true })
+              expect((yield* Effect.flip(missing.echo({ text: "?" }))).code).toBe("unimplemented")
+              expect(only(proxy.exchanges).method).toBe("POST")
+            }))
+
+          it.scoped("streaming calls still POST", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec, useHttpGet: true })
+              yield* Stream.runDrain(client.serverStream({ text: "s", count: 1 }))
+              expect(only(exchanges).method).toBe("POST")
+            }))
+        })
+
+        describe("size limits", () => {
+          it.scoped("readMaxBytes: a larger server-stream message is resource_exhausted", () =>
+            Effect.gen(function*() {
+              // no compression: the envelope's length prefix alone must trip the limit
+              const c = yield* client({ codec, readMaxBytes: 1000, acceptCompression: [] })
+              const fits = yield* collect(c.serverStream({ text: "fits", count: 2, size: 300 }))
+              expect(fits).toHaveLength(2)
+              const { error, received } = yield* collectUntilFailure(c.serverStream({ text: "big", count: 3, size: 2000 }))
+              expect(received).toEqual([])
+              expect(error.code).toBe("resource_exhausted")
+            }))
+
+          it.scoped("readMaxBytes: a larger unary response is resource_exhausted", () =>
+            Effect.gen(function*() {
+              const c = yield* client({ codec, readMaxBytes: 1000, acceptCompression: [] })
+              const error = yield* Effect.flip(c.echo({ text: "big", payload: payloadOf(2000, 1) }))
+              expect(error.code).toBe("resource_exhausted")
+            }))
+
+          it.scoped("readMaxBytes bounds decompression: small compressed, large decompressed", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec, readMaxBytes: 10_000, acceptCompression: [Compression.gzip] })
+              const unary = yield* Effect.flip(client.echo({ text: "bomb", payload: new Uint8Array(200_000) }))
+              expect(unary.code).toBe("resource_exhausted")
+              expect(bytesOf(exchanges[0]!.responseBody).byteLength).toBeLessThan(10_000)
+              const { error } = yield* collectUntilFailure(client.serverStream({ text: "bomb", count: 1, size: 200_000 }))
+              expect(error.code).toBe("resource_exhausted")
+              expect(exchanges[1]!.responseHeaders["connect-content-encoding"]).toBe("gzip")
+            }))
+
+          it.scoped("writeMaxBytes: a larger request is refused before sending", () =>
+            Effect.gen(function*() {
+              const { client, exchanges } = yield* proxiedClient({ codec, writeMaxBytes: 100 })
+              const error = yield* Effect.flip(client.echo({ text: "big", payload: payloadOf(200, 1) }))
+              expect(error.code).toBe("resource_exhausted")
+              expect(exchanges).toHaveLength(0)
+            }))
+
+          it.scoped("connect-node's readMaxBytes: our oversized request is resource_exhausted", () =>
+            Effect.gen(function*() {
+              const url = yield* connectNodeServer({ readMaxBytes: 100 })
+              const c = yield* clientOf(TestService, url, { codec })
+              expect((yield* c.echo({ text: "small" })).text).toBe("small")
+              expect((yield* Effect.flip(c.echo({ text: "big", payload: payloadOf(200, 1) }))).code).toBe("resource_exhausted")
+              expect((yield* Effect.flip(c.clientStream([{ text: "big", payload: payloadOf(200, 1) }]))).code).toBe(
+                "resource_exhausted"
+              )
+            }))
+        })
+
+        describe("unknown methods", () => {
+          it.scoped("a service connect-node does not serve is unimplemented", () =>
+            Effect.gen(function*() {
+              const missing = yield* clientOf(MissingService, (yield* NodeUrl).h1, { codec })
+              expect((yield* Effect.flip(missing.echo({ text: "?" }))).code).toBe("unimplemented")
+              const { error } = yield* collectUntilFailure(missing.serverStream({ text: "?" }))
+              expect(error.code).toBe("unimplemented")
+            }))
+        })
       })
 
-      describe("size limits", () => {
-        it.scoped("readMaxBytes: a larger server-stream message is resource_exhausted", () =>
-          Effect.gen(function*() {
-            // no compression: the envelope's length prefix alone must trip the limit
-            const c = yield* client({ codec, readMaxBytes: 1000, acceptCompression: [] })
-            const fits = yield* collect(c.serverStream({ text: "fits", count: 2, size: 300 }))
-            expect(fits).toHaveLength(2)
-            const { error, received } = yield* collectUntilFailure(c.serverStream({ text: "big", count: 3, size: 2000 }))
-            expect(received).toEqual([])
-            expect(error.code).toBe("resource_exhausted")
-          }))
-
-        it.scoped("readMaxBytes: a larger unary response is resource_exhausted", () =>
-          Effect.gen(function*() {
-            const c = yield* client({ codec, readMaxBytes: 1000, acceptCompression: [] })
-            const error = yield* Effect.flip(c.echo({ text: "big", payload: payloadOf(2000, 1) }))
-            expect(error.code).toBe("resource_exhausted")
-          }))
-
-        it.scoped("readMaxBytes bounds decompression: small compressed, large decompressed", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec, readMaxBytes: 10_000, acceptCompression: [Compression.gzip] })
-            const unary = yield* Effect.flip(client.echo({ text: "bomb", payload: new Uint8Array(200_000) }))
-            expect(unary.code).toBe("resource_exhausted")
-            expect(bytesOf(exchanges[0]!.responseBody).byteLength).toBeLessThan(10_000)
-            const { error } = yield* collectUntilFailure(client.serverStream({ text: "bomb", count: 1, size: 200_000 }))
-            expect(error.code).toBe("resource_exhausted")
-            expect(exchanges[1]!.responseHeaders["connect-content-encoding"]).toBe("gzip")
-          }))
-
-        it.scoped("writeMaxBytes: a larger request is refused before sending", () =>
-          Effect.gen(function*() {
-            const { client, exchanges } = yield* proxiedClient({ codec, writeMaxBytes: 100 })
-            const error = yield* Effect.flip(client.echo({ text: "big", payload: payloadOf(200, 1) }))
-            expect(error.code).toBe("resource_exhausted")
-            expect(exchanges).toHaveLength(0)
-          }))
-
-        it.scoped("connect-node's readMaxBytes: our oversized request is resource_exhausted", () =>
-          Effect.gen(function*() {
-            const url = yield* connectNodeServer({ readMaxBytes: 100 })
-            const c = yield* clientOf(TestService, url, { codec })
-            expect((yield* c.echo({ text: "small" })).text).toBe("small")
-            expect((yield* Effect.flip(c.echo({ text: "big", payload: payloadOf(200, 1) }))).code).toBe("resource_exhausted")
-            expect((yield* Effect.flip(c.clientStream([{ text: "big", payload: payloadOf(200, 1) }]))).code).toBe(
-              "resource_exhausted"
-            )
-          }))
-      })
-
-      describe("unknown methods", () => {
-        it.scoped("a service connect-node does not serve is unimplemented", () =>
-          Effect.gen(function*() {
-            const missing = yield* clientOf(MissingService, (yield* NodeUrl).h1, { codec })
-            expect((yield* Effect.flip(missing.echo({ text: "?" }))).code).toBe("unimplemented")
-            const { error } = yield* collectUntilFailure(missing.serverStream({ text: "?" }))
-            expect(error.code).toBe("unimplemented")
-          }))
-      })
-    })
-
-    it.scoped("connect-node refuses bidi over HTTP/1.1 (505): a ConnectError, not a hang", () =>
-      Effect.gen(function*() {
-        const c = yield* client({}, "h1")
-        const error = yield* Effect.flip(collect(c.bidiStream([{ text: "x" }])))
-        expect(ConnectError.isConnectError(error)).toBe(true)
-        expect(error.code).toBe("unknown")
-        expect(error.message).toContain("505")
-      }))
-
-    it.scoped("error metadata and multi-valued trailers set by a connect-node handler", () =>
-      Effect.gen(function*() {
-        // connect-node handlers that append a trailer twice, and fail with metadata of their own
-        const { url } = yield* nodeServer(connectNodeAdapter({
-          routes: (router) =>
-            router.service(TestService, {
-              echo: (req, ctx) => {
-                ctx.responseTrailer.append("x-multi", "a")
-                ctx.responseTrailer.append("x-multi", "b")
-                if (req.failWith !== "") throw new NodeConnectError("meta", NodeCode.Aborted, { "x-err": "1" })
-                return { text: req.text }
-              },
-              async *serverStream(req, ctx) {
-                ctx.responseTrailer.append("x-multi", "a")
-                ctx.responseTrailer.append("x-multi", "b")
-                yield { text: "one" }
-                if (req.failWith !== "") throw new NodeConnectError("meta", NodeCode.Aborted, { "x-err": "1" })
-              },
-              clientStream: () => Promise.resolve({}),
-              async *bidiStream() {}
-            })
+      it.scoped("connect-node refuses bidi over HTTP/1.1 (505): a ConnectError, not a hang", () =>
+        Effect.gen(function*() {
+          const c = yield* client({}, "h1")
+          const error = yield* Effect.flip(collect(c.bidiStream([{ text: "x" }])))
+          expect(ConnectError.isConnectError(error)).toBe(true)
+          expect(error.code).toBe("unknown")
+          expect(error.message).toContain("505")
         }))
-        for (const codec of ["binary", "json"] as const) {
-          const c = yield* clientOf(TestService, url, { codec })
-          const ok = yield* c.echo.withResponse({ text: "ok" })
-          expect(ok.trailers["x-multi"]).toBe("a, b")
-          const unary = yield* Effect.flip(c.echo({ failWith: "x" }))
-          expect([unary.code, unary.message, unary.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
-          const stream = yield* c.serverStream.withResponse({})
-          expect(yield* collect(stream.messages)).toHaveLength(1)
-          expect((yield* stream.trailers)["x-multi"]).toBe("a, b")
-          const { error } = yield* collectUntilFailure(c.serverStream({ failWith: "x" }))
-          expect([error.code, error.message, error.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
-        }
-      }))
 
-    it.scoped("a compression connect-node does not accept: unimplemented, and no response compression it cannot send", () =>
-      Effect.gen(function*() {
-        const { url } = yield* nodeServer(connectNodeAdapter({ routes: connectNodeRoutes, acceptCompression: [compressionGzip] }))
-        const { exchanges, url: proxied } = yield* recordingProxy(url)
-        const sendsBr = yield* clientOf(TestService, proxied, { sendCompression: Compression.brotli, compressMinBytes: 0 })
-        expect((yield* Effect.flip(sendsBr.echo({ text: "br" }))).code).toBe("unimplemented")
-        expect((yield* collectUntilFailure(sendsBr.serverStream({ text: "br", count: 1 }))).error.code).toBe("unimplemented")
-        const acceptsBr = yield* clientOf(TestService, proxied, { acceptCompression: [Compression.brotli] })
-        const payload = repetitive(4096)
-        expectBytes([(yield* acceptsBr.echo({ text: "plain", payload })).payload], [payload])
-        expect(exchanges[2]!.responseHeaders["content-encoding"]).toBeUndefined()
-      }))
+      it.scoped("error metadata and multi-valued trailers set by a connect-node handler", () =>
+        Effect.gen(function*() {
+          // connect-node handlers that append a trailer twice, and fail with metadata of their own
+          const { url } = yield* nodeServer(connectNodeAdapter({
+            routes: (router) =>
+              router.service(TestService, {
+                echo: (req, ctx) => {
+                  ctx.responseTrailer.append("x-multi", "a")
+                  ctx.responseTrailer.append("x-multi", "b")
+                  if (req.failWith !== "") throw new NodeConnectError("meta", NodeCode.Aborted, { "x-err": "1" })
+                  return { text: req.text }
+                },
+                async *serverStream(req, ctx) {
+                  ctx.responseTrailer.append("x-multi", "a")
+                  ctx.responseTrailer.append("x-multi", "b")
+                  yield { text: "one" }
+                  if (req.failWith !== "") throw new NodeConnectError("meta", NodeCode.Aborted, { "x-err": "1" })
+                },
+                clientStream: () => Promise.resolve({}),
+                async *bidiStream() {}
+              })
+          }))
+          for (const codec of ["binary", "json"] as const) {
+            const c = yield* clientOf(TestService, url, { codec })
+            const ok = yield* c.echo.withResponse({ text: "ok" })
+            expect(ok.trailers["x-multi"]).toBe("a, b")
+            const unary = yield* Effect.flip(c.echo({ failWith: "x" }))
+            expect([unary.code, unary.message, unary.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
+            const stream = yield* c.serverStream.withResponse({})
+            expect(yield* collect(stream.messages)).toHaveLength(1)
+            expect((yield* stream.trailers)["x-multi"]).toBe("a, b")
+            const { error } = yield* collectUntilFailure(c.serverStream({ failWith: "x" }))
+            expect([error.code, error.message, error.metadata["x-err"]]).toEqual(["aborted", "meta", "1"])
+          }
+        }))
 
-    it.scoped("a message built with create() is sent as is", () =>
-      Effect.gen(function*() {
-        const c = yield* client()
-        const res = yield* c.echo(create(EchoRequestSchema, { text: "created" }))
-        expect(res.text).toBe("created")
-      }))
+      it.scoped("a compression connect-node does not accept: unimplemented, and no response compression it cannot send", () =>
+        Effect.gen(function*() {
+          const { url } = yield* nodeServer(connectNodeAdapter({ routes: connectNodeRoutes, acceptCompression: [compressionGzip] }))
+          const { exchanges, url: proxied } = yield* recordingProxy(url)
+          const sendsBr = yield* clientOf(TestService, proxied, { sendCompression: Compression.brotli, compressMinBytes: 0 })
+          expect((yield* Effect.flip(sendsBr.echo({ text: "br" }))).code).toBe("unimplemented")
+          expect((yield* collectUntilFailure(sendsBr.serverStream({ text: "br", count: 1 }))).error.code).toBe("unimplemented")
+          const acceptsBr = yield* clientOf(TestService, proxied, { acceptCompression: [Compression.brotli] })
+          const payload = repetitive(4096)
+          expectBytes([(yield* acceptsBr.echo({ text: "plain", payload })).payload], [payload])
+          expect(exchanges[2]!.responseHeaders["content-encoding"]).toBeUndefined()
+        }))
+
+      it.scoped("a message built with create() is sent as is", () =>
+        Effect.gen(function*() {
+          const c = yield* client()
+          const res = yield* c.echo(create(EchoRequestSchema, { text: "created" }))
+          expect(res.text).toBe("created")
+        }))
+    })
   })
 })

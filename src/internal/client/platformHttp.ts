@@ -11,7 +11,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "../../ConnectError.js"
-import type { ClientRequest, ClientResponse, HttpCall } from "../http.js"
+import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { declaredTooLarge } from "../http.js"
 import { collectBounded } from "../bytes.js"
 
@@ -41,14 +41,21 @@ const readBytes = (response: HttpClientResponse.HttpClientResponse, maxBytes: nu
   return collectBounded(Stream.mapError(response.stream, transportError), maxBytes)
 }
 
+const toResponse = (response: HttpClientResponse.HttpClientResponse): ClientResponse => ({
+  status: response.status,
+  headers: response.headers,
+  body: Stream.mapError(response.stream, transportError),
+  bytes: (maxBytes) => readBytes(response, maxBytes)
+})
+
 /** @internal */
-export const fromHttpClient = (client: HttpClient.HttpClient): HttpCall => {
-  const toResponse = (response: HttpClientResponse.HttpClientResponse): ClientResponse => ({
-    status: response.status,
-    headers: response.headers,
-    body: Stream.mapError(response.stream, transportError),
-    bytes: (maxBytes) => readBytes(response, maxBytes)
-  })
+export const fromHttpClient = (client: HttpClient.HttpClient): HttpClientAdapter => {
+  // Scoped: a response given up on before its body was read is aborted at once, not at GC.
   const scoped = HttpClient.withScope(client)
-  return (request) => Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
+  const stream = (request: ClientRequest) =>
+    Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
+  return {
+    unary: (request, use) => Effect.scoped(Effect.flatMap(stream(request), use)),
+    stream
+  }
 }

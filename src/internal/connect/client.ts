@@ -17,7 +17,7 @@ import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from ".
 import { concatBytes } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
 import { decodeEnvelopes, flagEndStream } from "../envelope.js"
-import type { ClientResponse, HttpCall } from "../http.js"
+import type { ClientResponse, HttpClientAdapter } from "../http.js"
 import { bodyPayload, envelopeMessage, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import { type EndStream, endStreamFromJsonBytes, errorFromJsonBytes } from "./errorJson.js"
@@ -47,7 +47,7 @@ const splitTrailers = (all: Headers.Headers): { headers: Headers.Headers; traile
 }
 
 /** @internal */
-export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig): Transport => {
+export const makeConnectTransport = (http: HttpClientAdapter, config: ConnectClientConfig): Transport => {
   const baseUrl = config.baseUrl.replace(/\/+$/, "")
   const acceptEncoding = acceptEncodingValue(config.acceptCompression)
 
@@ -87,6 +87,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     })
   }
 
+  /** The error of a response whose status is not 200, from its JSON body when it has one. */
   const unaryError = (response: ClientResponse, compression: Compression | undefined) => {
     const { headers, trailers } = splitTrailers(response.headers)
     const metadata = Headers.merge(headers, trailers)
@@ -112,41 +113,39 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
     request: unknown,
     options: RequestOptions
   ) =>
-    // Scoped: a response given up on before its body was read is aborted, not left to the GC.
-    Effect.scoped(Effect.suspend(() => {
+    Effect.suspend(() => {
       const codec = methodCodec(method, config.json)
       const get = config.useHttpGet && method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
       const headers = requestHeaders(false, options, get)
       const url = `${baseUrl}/${method.parent.typeName}/${method.name}`
-      const send = (payload: Uint8Array, compression: Compression | undefined) => {
-        if (!get && compression !== undefined) headers[P.headerUnaryEncoding] = compression.name
-        return http(
-          get
-            ? { method: "GET", url: `${url}?${encodeGetQuery(payload, config.json, compression?.name)}`, headers: Headers.unsafeFromRecord(headers), body: undefined }
-            : { method: "POST", url, headers: Headers.unsafeFromRecord(headers), body: payload }
+      const receive = (response: ClientResponse): Effect.Effect<UnaryResponse<never>, ConnectError> => {
+        const encoding = responseCompression(response, P.headerUnaryEncoding)
+        if (encoding instanceof ConnectError) return Effect.fail(encoding)
+        if (response.status !== 200) return unaryError(response, encoding)
+        const typeError = contentTypeError(response, false)
+        if (typeError !== undefined) return Effect.fail(typeError)
+        return response.bytes(config.readMaxBytes).pipe(
+          Effect.flatMap((bytes) => bodyPayload(bytes, encoding, config.readMaxBytes)),
+          Effect.flatMap((bytes) => parseMessage(codec.output, bytes)),
+          Effect.map((message) => ({ message: message as never, ...splitTrailers(response.headers) }))
         )
       }
-      return serializeMessage(codec.input, request, config.writeMaxBytes).pipe(
-        Effect.flatMap((body) => {
-          const compression = worthCompressing(config.sendCompression, body.byteLength, config.compressMinBytes)
-          return compression === undefined
-            ? send(body, undefined)
-            : Effect.flatMap(compression.compress(body), (compressed) => send(compressed, compression))
-        }),
-        Effect.flatMap((response): Effect.Effect<UnaryResponse<never>, ConnectError> => {
-          const encoding = responseCompression(response, P.headerUnaryEncoding)
-          if (encoding instanceof ConnectError) return Effect.fail(encoding)
-          if (response.status !== 200) return unaryError(response, encoding)
-          const typeError = contentTypeError(response, false)
-          if (typeError !== undefined) return Effect.fail(typeError)
-          return response.bytes(config.readMaxBytes).pipe(
-            Effect.flatMap((bytes) => bodyPayload(bytes, encoding, config.readMaxBytes)),
-            Effect.flatMap((bytes) => parseMessage(codec.output, bytes)),
-            Effect.map((message) => ({ message: message as never, ...splitTrailers(response.headers) }))
-          )
-        })
-      )
-    }))
+      const send = (payload: Uint8Array, compression: Compression | undefined) => {
+        if (!get && compression !== undefined) headers[P.headerUnaryEncoding] = compression.name
+        return http.unary(
+          get
+            ? { method: "GET", url: `${url}?${encodeGetQuery(payload, config.json, compression?.name)}`, headers: Headers.unsafeFromRecord(headers), body: undefined }
+            : { method: "POST", url, headers: Headers.unsafeFromRecord(headers), body: payload },
+          receive
+        )
+      }
+      return Effect.flatMap(serializeMessage(codec.input, request, config.writeMaxBytes), (body) => {
+        const compression = worthCompressing(config.sendCompression, body.byteLength, config.compressMinBytes)
+        return compression === undefined
+          ? send(body, undefined)
+          : Effect.flatMap(compression.compress(body), (compressed) => send(compressed, compression))
+      })
+    })
 
   const stream = <I extends DescMessage, O extends DescMessage>(
     method: DescMethodStreaming<I, O>,
@@ -161,7 +160,7 @@ export const makeConnectTransport = (http: HttpCall, config: ConnectClientConfig
       const preferRefusal = (error: ConnectError) => refusal ?? error
       const encoded = Stream.mapEffect(requests, (message) => envelopeMessage(codec.input, message, config.sendCompression, config))
       const body = Stream.tapError(encoded, (e) => Effect.sync(() => refusal = e))
-      const response = yield* http({
+      const response = yield* http.stream({
         method: "POST",
         url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
         headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),

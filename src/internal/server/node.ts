@@ -3,139 +3,45 @@
  * fiber per request and nothing between the socket and the protocol.
  * @internal
  */
-import * as Headers from "@effect/platform/Headers"
-import * as Chunk from "effect/Chunk"
+import type * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import type * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
 import { ConnectError } from "../../ConnectError.js"
-import { concatBytes } from "../bytes.js"
 import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
-import { declaredTooLarge, splitUrl, tooLarge } from "../http.js"
+import { declaredTooLarge, fromNodeHeaders, splitUrl } from "../http.js"
+import { readChunks, readWhole } from "../nodeStream.js"
 
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
 /**
- * Listens to a request until one of the handlers settles the read: each gets `done`, which
- * removes every listener. Returns the same removal, for interruption.
+ * The request body as a Stream. When reading stops before the body has ended (a limit, a
+ * deadline, a handler that has heard enough), the rest is read and dropped, as Node does for a
+ * body never read: otherwise a large unread rest fills the request's buffer, the socket pauses,
+ * and the next request on the keep-alive connection is never parsed.
  */
-const listen = (
-  req: Http.IncomingMessage,
-  on: (done: () => void) => {
-    readonly data?: (chunk: Buffer) => void
-    readonly readable?: () => void
-    readonly end: () => void
-    readonly error: (error: Error) => void
-  }
-): (() => void) => {
-  const done = () => {
-    if (handlers.data) req.off("data", handlers.data)
-    if (handlers.readable) req.off("readable", handlers.readable)
-    req.off("end", handlers.end)
-    req.off("error", handlers.error)
-    req.off("aborted", handlers.error)
-  }
-  const handlers = on(done)
-  if (handlers.data) req.on("data", handlers.data)
-  if (handlers.readable) req.on("readable", handlers.readable)
-  req.on("end", handlers.end)
-  req.on("error", handlers.error)
-  req.on("aborted", handlers.error)
-  return done
-}
-
-/** A unary body, whole: one callback-driven read, no Stream. */
-const readBody = (req: Http.IncomingMessage, headers: Headers.Headers, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> =>
-  Effect.async<Uint8Array, ConnectError>((resume) => {
-    const refused = declaredTooLarge(headers, maxBytes)
-    if (refused !== undefined) {
-      resume(Effect.fail(refused))
-      return
-    }
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    const stop = listen(req, (done) => ({
-      data: (chunk) => {
-        size += chunk.byteLength
-        if (size <= maxBytes) {
-          chunks.push(chunk)
-          return
-        }
-        // Still flowing without a listener: the rest of the body is read and dropped.
-        done()
-        resume(Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(size, maxBytes) })))
-      },
-      end: () => {
-        done()
-        resume(Effect.succeed(concatBytes(chunks, size)))
-      },
-      error: (error) => {
-        done()
-        resume(Effect.fail(aborted(error)))
-      }
-    }))
-    return Effect.sync(stop)
-  })
-
-/**
- * The request body as a Stream, pulled with `read()`. When reading stops before the body has
- * ended (a limit, a deadline, a handler that has heard enough), the rest is read and dropped,
- * as Node does for a body never read: otherwise a large unread rest fills the request's buffer,
- * the socket pauses, and the next request on the keep-alive connection is never parsed.
- * (Not `Stream.fromAsyncIterable`: closing that waits for the iterator's `return()`, which waits
- * behind a pending read, so a deadline could not end a call whose client stalls mid-body.)
- */
-const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, ConnectError> => {
-  const pull = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<ConnectError>>((resume) => {
-    const tryRead = (): boolean => {
-      const chunk: Buffer | null = req.read()
-      if (chunk !== null) resume(Effect.succeed(Chunk.of(chunk)))
-      else if (req.readableEnded) resume(Effect.fail(Option.none()))
-      else return false
-      return true
-    }
-    if (tryRead()) return
-    const stop = listen(req, (done) => ({
-      readable: () => {
-        if (tryRead()) done()
-      },
-      end: () => {
-        done()
-        resume(Effect.fail(Option.none()))
-      },
-      error: (error) => {
-        done()
-        resume(Effect.fail(Option.some(aborted(error))))
-      }
-    }))
-    return Effect.sync(stop)
-  })
-  return Stream.ensuring(
-    Stream.repeatEffectChunkOption(pull),
+const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, ConnectError> =>
+  Stream.ensuring(
+    readChunks(req, aborted),
     Effect.sync(() => {
       // After the tick in which Node notices the last "readable" listener is gone, so that
       // resume() really switches the request to flowing (and discarding) mode.
       if (!req.readableEnded) process.nextTick(() => req.resume())
     })
   )
-}
 
-const toHeaders = (raw: Http.IncomingHttpHeaders): Headers.Headers => {
-  const out: Record<string, string> = {}
-  for (const name in raw) {
-    const value = raw[name]
-    if (value !== undefined) out[name] = typeof value === "string" ? value : value.join(", ")
-  }
-  return Headers.unsafeFromRecord(out)
+/** A unary body, whole; past the limit, the rest flows away unread. */
+const readBody = (req: Http.IncomingMessage, headers: Headers.Headers, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> => {
+  const refused = declaredTooLarge(headers, maxBytes)
+  return refused === undefined ? readWhole(req, maxBytes, aborted) : Effect.fail(refused)
 }
 
 /** @internal */
 export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url ?? "/"): ServerRequest => {
-  const headers = toHeaders(req.headers)
+  const headers = fromNodeHeaders(req.headers)
   return {
     method: req.method ?? "GET",
     ...splitUrl(url),
