@@ -100,7 +100,9 @@ export const layer = (options: Options): Layer.Layer<Transport.Transport, never,
 export interface UndiciOptions extends Omit<Options, "httpTracing"> {
   /**
    * The undici Dispatcher (an `Agent`, `Pool` or `Client`) that sends the requests; it stays
-   * yours to close. By default the Layer makes an `Agent` of its own and destroys it when released.
+   * yours to close. By default the Layer makes an `Agent` of its own, without undici's header and
+   * body timeouts (a call is bounded by its own `timeout`; a stream may be idle for long), and
+   * destroys it when released.
    */
   readonly dispatcher?: Dispatcher
 }
@@ -124,7 +126,7 @@ export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Trans
       options.dispatcher === undefined
         ? Effect.acquireRelease(
           // Loaded on first use, so that a program that never sends with undici (a server) never loads it.
-          Effect.promise(() => import("undici")).pipe(Effect.map(({ Agent }) => new Agent())),
+          Effect.promise(() => import("undici")).pipe(Effect.map(({ Agent }) => new Agent({ headersTimeout: 0, bodyTimeout: 0 }))),
           (agent) => Effect.promise(() => agent.destroy())
         )
         : Effect.succeed(options.dispatcher),

@@ -1,7 +1,6 @@
 /**
  * The demo conversation: all four RPCs of the Eliza service, printed as they happen.
  */
-import { NodeHttpClient } from "@effect/platform-node"
 import { ConnectTransport } from "connect-effect"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -34,6 +33,5 @@ export const conversation = Effect.gen(function*() {
 export const talkTo = (baseUrl: string) =>
   conversation.pipe(
     Effect.provide(ElizaServiceClient.layer),
-    Effect.provide(ConnectTransport.layer({ baseUrl })),
-    Effect.provide(NodeHttpClient.layerUndici)
+    Effect.provide(ConnectTransport.layerUndici({ baseUrl }))
   )

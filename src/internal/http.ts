@@ -87,6 +87,17 @@ export const fromNodeHeaders = (raw: Readonly<Record<string, string | ReadonlyAr
   return Headers.unsafeFromRecord(out)
 }
 
+/**
+ * Why `baseUrl` cannot be a client's base URL (not an absolute http: or https: URL), if it
+ * cannot: every call on it then fails with this, the same on every HTTP client. @internal
+ */
+export const baseUrlError = (baseUrl: string): ConnectError | undefined => {
+  const url = URL.canParse(baseUrl) ? new URL(baseUrl) : undefined
+  return url !== undefined && (url.protocol === "http:" || url.protocol === "https:") && url.host !== ""
+    ? undefined
+    : new ConnectError({ code: "internal", message: `invalid base URL "${baseUrl}": expected an http: or https: URL` })
+}
+
 /** A request target split at its `?`. @internal */
 export const splitUrl = (url: string): { readonly path: string; readonly search: string } => {
   const query = url.indexOf("?")

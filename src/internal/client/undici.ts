@@ -15,9 +15,18 @@ import { readChunks, readWhole, toReadable } from "../nodeStream.js"
 
 const ignore = () => {}
 
-/** A request the client refused to send (its own stream failed) keeps its error; anything else is the network's. */
+/**
+ * A request the client refused to send (its own stream failed) keeps its error; a request undici
+ * refuses (a malformed URL or header) is internal; anything else is the network's.
+ */
 const transportError = (error: Error): ConnectError =>
-  isConnectError(error) ? error : new ConnectError({ code: "unavailable", message: error.message, cause: error })
+  isConnectError(error)
+    ? error
+    : new ConnectError({
+      code: (error as { readonly code?: unknown }).code === "UND_ERR_INVALID_ARG" ? "internal" : "unavailable",
+      message: error.message,
+      cause: error
+    })
 
 /** `http://host:port/base/path?query` as undici's origin and path. */
 const splitOrigin = (url: string): { readonly origin: string; readonly path: string } => {
@@ -43,13 +52,20 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
   const send = (request: ClientRequest, body: Body) =>
     Effect.async<Exchange, ConnectError>((resume) => {
       const controller = new AbortController()
-      dispatcher.request({
-        ...splitOrigin(request.url),
-        method: request.method,
-        headers: request.headers,
-        body,
-        signal: controller.signal
-      }).then(
+      let sent: Promise<Dispatcher.ResponseData>
+      try {
+        sent = dispatcher.request({
+          ...splitOrigin(request.url),
+          method: request.method,
+          headers: request.headers,
+          body,
+          signal: controller.signal
+        })
+      } catch (error) {
+        resume(Effect.fail(transportError(error as Error)))
+        return
+      }
+      sent.then(
         (data) => {
           // A body destroyed unread emits an error nobody listens to any more.
           data.body.on("error", ignore)

@@ -17,7 +17,7 @@ import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from ".
 import { concatBytes } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
 import { decodeEnvelopes, flagEndStream } from "../envelope.js"
-import type { ClientResponse, HttpClientAdapter } from "../http.js"
+import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
 import { bodyPayload, envelopeMessage, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import { type EndStream, endStreamFromJsonBytes, errorFromJsonBytes } from "./errorJson.js"
@@ -217,5 +217,9 @@ export const makeConnectTransport = (http: HttpClientAdapter, config: ConnectCli
       return result
     })
 
+  const invalid = baseUrlError(config.baseUrl)
+  if (invalid !== undefined) {
+    return { unary: () => Effect.fail(invalid), stream: () => Effect.fail(invalid) } as unknown as Transport
+  }
   return { unary, stream } as unknown as Transport
 }
