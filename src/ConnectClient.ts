@@ -144,10 +144,12 @@ const requestStream = <E>(requests: Requests<DescMessage, E>) => {
 }
 
 const unaryMethod = (transport: Transport.Transport, method: DescMethodUnary): UnaryMethod<DescMessage, DescMessage> => {
-  const withResponse = (request: unknown, options?: Transport.CallOptions) => {
-    const deadline = deadlineOf(options?.timeout)
-    return effectWithin(transport.unary(method, request as never, requestOptions(options, deadline?.timeoutMs)), deadline)
-  }
+  // The deadline starts when the call runs (each time it runs), not when it is built.
+  const withResponse = (request: unknown, options?: Transport.CallOptions) =>
+    Effect.suspend(() => {
+      const deadline = deadlineOf(options?.timeout)
+      return effectWithin(transport.unary(method, request as never, requestOptions(options, deadline?.timeoutMs)), deadline)
+    })
   return Object.assign(
     (request: unknown, options?: Transport.CallOptions) => Effect.map(withResponse(request, options), (r) => r.message),
     { withResponse }
@@ -155,20 +157,21 @@ const unaryMethod = (transport: Transport.Transport, method: DescMethodUnary): U
 }
 
 const streamWithResponse = (transport: Transport.Transport, method: DescMethodStreaming) =>
-<E>(requests: Requests<DescMessage, E>, options?: Transport.CallOptions) => {
-  const deadline = deadlineOf(options?.timeout)
-  const input = requestStream(requests)
-  return effectWithin(
-    transport.stream(method, input.stream as never, requestOptions(options, deadline?.timeoutMs)),
-    deadline
-  ).pipe(
-    Effect.map((response) => ({
-      ...response,
-      messages: streamWithin(response.messages, deadline).pipe(Stream.mapError(input.restore))
-    })),
-    Effect.mapError(input.restore)
-  )
-}
+<E>(requests: Requests<DescMessage, E>, options?: Transport.CallOptions) =>
+  Effect.suspend(() => {
+    const deadline = deadlineOf(options?.timeout)
+    const input = requestStream(requests)
+    return effectWithin(
+      transport.stream(method, input.stream as never, requestOptions(options, deadline?.timeoutMs)),
+      deadline
+    ).pipe(
+      Effect.map((response) => ({
+        ...response,
+        messages: streamWithin(response.messages, deadline).pipe(Stream.mapError(input.restore))
+      })),
+      Effect.mapError(input.restore)
+    )
+  })
 
 /** A method whose responses are a Stream; `toRequests` turns its input into the request stream. */
 const streamingResponseMethod = <In>(

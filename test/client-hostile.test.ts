@@ -594,6 +594,32 @@ describe.each(clientTransports)("over $name", (transport) => {
         expect(messages.map((m) => m.text)).toEqual(["s"])
       }))
 
+    it.scopedLive("a call's timeout starts when it runs, each time it runs, not when it was built", () =>
+      Effect.gen(function*() {
+        const client = yield* clientOf((req, res) => {
+          req.resume()
+          req.on("end", () =>
+            setTimeout(() => {
+              if (req.headers["content-type"] === "application/proto") {
+                res.writeHead(200, { "content-type": "application/proto" })
+                res.end(echoResponse("in time"))
+              } else {
+                res.writeHead(200, streamHeaders)
+                res.end(Buffer.concat([envelope(0, echoResponse("in time")), endStream({})]))
+              }
+            }, 100))
+        })
+        const unary = client.echo({ text: "x" }, { timeout: "600 millis" })
+        const stream = collect(client.serverStream({ text: "x" }, { timeout: "600 millis" }))
+        const clientStream = client.clientStream([{ text: "x" }], { timeout: "600 millis" })
+        yield* Effect.sleep("800 millis")
+        for (let run = 0; run < 2; run++) {
+          expect((yield* unary).text).toBe("in time")
+          expect((yield* stream).map((m) => m.text)).toEqual(["in time"])
+          expect((yield* clientStream).text).toBe("in time")
+        }
+      }))
+
     it.scopedLive("a server that answers a bidi call with an error before reading the requests: the call fails, the request stream stops", () =>
       Effect.gen(function*() {
         const client = yield* clientOf((req, res) => {
