@@ -94,7 +94,7 @@ export const layer = (options: Options): Layer.Layer<Transport.Transport, never,
 /**
  * Options of the transport on undici: the protocol's options, and the Dispatcher to send with.
  *
- * @since 0.2.0
+ * @since 0.1.0
  * @category models
  */
 export interface UndiciOptions extends Omit<Options, "httpTracing"> {
@@ -116,7 +116,7 @@ export interface UndiciOptions extends Omit<Options, "httpTracing"> {
  * ```ts
  * program.pipe(Effect.provide(ConnectTransport.layerUndici({ baseUrl: "http://localhost:8080" })))
  * ```
- * @since 0.2.0
+ * @since 0.1.0
  * @category layers
  */
 export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Transport> =>
