@@ -4,6 +4,7 @@
  * body read whole; and a Stream written into a Readable by a fiber of the caller's Scope.
  * @internal
  */
+import type * as Headers from "@effect/platform/Headers"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -13,7 +14,7 @@ import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { ConnectError } from "../ConnectError.js"
 import { concatBytes } from "./bytes.js"
-import { tooLarge } from "./http.js"
+import { declaredTooLarge, tooLarge } from "./http.js"
 
 /**
  * Listens to `readable` until one of the handlers settles the read: each gets `done`, which
@@ -46,17 +47,24 @@ const listen = (
 }
 
 /**
- * The whole of `readable`, failing with resource_exhausted as soon as it passes `maxBytes`.
- * On that failure the readable is left flowing with no listener: the caller destroys it or lets
- * the rest be read and dropped.
+ * The whole of `readable`, a body with `headers`, failing with resource_exhausted before a byte
+ * is read when its declared length is past `maxBytes`, and as soon as it passes `maxBytes` when
+ * it has none. On that failure the readable is left with no listener: the caller destroys it or
+ * lets the rest be read and dropped.
  * @internal
  */
 export const readWhole = (
   readable: Readable,
+  headers: Headers.Headers,
   maxBytes: number,
   failed: (error: Error) => ConnectError
 ): Effect.Effect<Uint8Array, ConnectError> =>
   Effect.async<Uint8Array, ConnectError>((resume) => {
+    const refused = declaredTooLarge(headers, maxBytes)
+    if (refused !== undefined) {
+      resume(Effect.fail(refused))
+      return
+    }
     if (readable.errored !== null) {
       resume(Effect.fail(failed(readable.errored)))
       return

@@ -10,7 +10,7 @@ import type { Readable } from "node:stream"
 import type { Dispatcher } from "undici"
 import { ConnectError, isConnectError } from "../../ConnectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
-import { declaredTooLarge, fromNodeHeaders } from "../http.js"
+import { fromNodeHeaders } from "../http.js"
 import { readChunks, readWhole, toReadable } from "../nodeStream.js"
 
 const ignore = () => {}
@@ -83,10 +83,7 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
     get body() {
       return readChunks(exchange.body, transportError)
     },
-    bytes: (maxBytes) => {
-      const refused = declaredTooLarge(exchange.headers, maxBytes)
-      return refused === undefined ? readWhole(exchange.body, maxBytes, transportError) : Effect.fail(refused)
-    }
+    bytes: (maxBytes) => readWhole(exchange.body, exchange.headers, maxBytes, transportError)
   })
 
   return {

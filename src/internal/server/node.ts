@@ -3,7 +3,6 @@
  * fiber per request and nothing between the socket and the protocol.
  * @internal
  */
-import type * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -11,7 +10,7 @@ import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
 import { ConnectError } from "../../ConnectError.js"
 import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
-import { declaredTooLarge, fromNodeHeaders, splitUrl } from "../http.js"
+import { fromNodeHeaders, splitUrl } from "../http.js"
 import { readChunks, readWhole } from "../nodeStream.js"
 
 const aborted = (cause?: unknown) =>
@@ -33,12 +32,6 @@ const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, Connec
     })
   )
 
-/** A unary body, whole; past the limit, the rest flows away unread. */
-const readBody = (req: Http.IncomingMessage, headers: Headers.Headers, maxBytes: number): Effect.Effect<Uint8Array, ConnectError> => {
-  const refused = declaredTooLarge(headers, maxBytes)
-  return refused === undefined ? readWhole(req, maxBytes, aborted) : Effect.fail(refused)
-}
-
 /** @internal */
 export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url ?? "/"): ServerRequest => {
   const headers = fromNodeHeaders(req.headers)
@@ -50,7 +43,8 @@ export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url
     get body() {
       return readStream(req)
     },
-    bytes: (maxBytes) => readBody(req, headers, maxBytes)
+    // Past the limit, the rest of the body flows away unread.
+    bytes: (maxBytes) => readWhole(req, headers, maxBytes, aborted)
   }
 }
 
