@@ -5,11 +5,13 @@ import { create, toBinary, toJsonString } from "@bufbuild/protobuf"
 import {
   IntroduceRequestSchema,
   IntroduceResponseSchema,
+  PontificateRequestSchema,
   SayRequestSchema
 } from "../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 
 export const sayPath = "/connectrpc.eliza.v1.ElizaService/Say"
 export const introducePath = "/connectrpc.eliza.v1.ElizaService/Introduce"
+export const pontificatePath = "/connectrpc.eliza.v1.ElizaService/Pontificate"
 
 /**
  * A Say request with this header gets its response from the raw server without content-length
@@ -56,6 +58,13 @@ export const requestBodies = (introduceName: string) => ({
   sayJson: new TextEncoder().encode(toJsonString(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence }))),
   introduce: envelope(0, toBinary(IntroduceRequestSchema, create(IntroduceRequestSchema, { name: introduceName })))
 })
+
+/**
+ * The large message of the tiny-chunks row: one Pontificate request of about 3 MB, which a
+ * hostile or careless client may send in 20-byte HTTP chunks.
+ */
+export const largePontificateBody = (): Uint8Array =>
+  envelope(0, toBinary(PontificateRequestSchema, create(PontificateRequestSchema, { sentence: "x".repeat(3_000_000) })))
 
 /** The exact response body of a successful Introduce call in the binary Connect streaming protocol. */
 export const introduceResponseBody = (name: string): Uint8Array => {

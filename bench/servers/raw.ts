@@ -1,11 +1,12 @@
 // The ceiling: a bare node:http handler that drains the request and writes precomputed bytes.
 // Say answers with the fixed response for `saySentence` (binary or JSON by content-type), with a
 // content-length as both real servers send, unless the request asks for a chunked body;
-// Introduce answers with the fixed stream for the request body, built on first sight and cached.
+// Introduce answers with the fixed stream for the request body, built on first sight and cached;
+// Pontificate reads its body and answers empty.
 import { createServer } from "node:http"
 import { fromBinary } from "@bufbuild/protobuf"
 import { IntroduceRequestSchema } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
-import { chunkedHeader, introducePath, introduceResponseBody, requestBodies, sayPath } from "../workload.js"
+import { chunkedHeader, introducePath, introduceResponseBody, pontificatePath, requestBodies, sayPath } from "../workload.js"
 
 export const serve = (port: number): Promise<void> => {
   // SayResponse and SayRequest have the same wire shape, so the response bytes equal the request bytes.
@@ -32,6 +33,10 @@ export const serve = (port: number): Promise<void> => {
         }
         res.writeHead(200, { "content-type": "application/connect+proto" })
         res.end(body)
+      } else if (req.url === pontificatePath) {
+        // Only the bytes are counted: the ceiling for reading a large request.
+        res.writeHead(200, { "content-type": "application/proto" })
+        res.end()
       } else {
         res.writeHead(404).end()
       }

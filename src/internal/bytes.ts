@@ -1,5 +1,5 @@
 /**
- * Byte helpers shared by the HTTP adapters.
+ * Byte helpers shared by the HTTP adapters and the envelope reader.
  * @internal
  */
 import * as Effect from "effect/Effect"
@@ -7,36 +7,74 @@ import * as Stream from "effect/Stream"
 import { ConnectError } from "../ConnectError.js"
 import { tooLarge } from "./http.js"
 
+/**
+ * Bytes arriving in chunks of any size, gathered into one buffer. Each chunk is copied once
+ * into a buffer that doubles as it fills (up to `capacityLimit`), so that the time and the memory
+ * spent on a body depend on its size, never on how finely a peer cut it: holding a list of a
+ * million 3-byte chunks costs a hundred bytes of bookkeeping for each, and joining it late
+ * blocks the event loop. A lone chunk is kept as it is, without a copy.
+ * @internal
+ */
+export class ByteAccumulator {
+  private lone: Uint8Array | undefined = undefined
+  private buffer: Uint8Array | undefined = undefined
+  size = 0
+
+  /** `capacityLimit`: the most bytes this accumulator will ever hold (a size limit, a declared length). */
+  constructor(private readonly capacityLimit: number = Number.MAX_SAFE_INTEGER) {}
+
+  append(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return
+    if (this.size === 0) {
+      this.lone = chunk
+      this.size = chunk.byteLength
+      return
+    }
+    const needed = this.size + chunk.byteLength
+    if (this.buffer === undefined || needed > this.buffer.byteLength) this.grow(needed)
+    this.buffer!.set(chunk, this.size)
+    this.size = needed
+  }
+
+  /** The bytes gathered so far; the accumulator is empty afterwards. */
+  take(): Uint8Array {
+    const bytes = this.lone ?? (this.buffer === undefined ? new Uint8Array(0) : this.buffer.subarray(0, this.size))
+    this.lone = undefined
+    this.buffer = undefined
+    this.size = 0
+    return bytes
+  }
+
+  private grow(needed: number): void {
+    const capacity = Math.min(Math.max(needed, 2 * (this.buffer?.byteLength ?? 0), 16 * 1024), Math.max(needed, this.capacityLimit))
+    const next = new Uint8Array(capacity)
+    if (this.lone !== undefined) {
+      next.set(this.lone)
+      this.lone = undefined
+    } else if (this.buffer !== undefined) {
+      next.set(this.buffer.subarray(0, this.size))
+    }
+    this.buffer = next
+  }
+}
+
 /** Collects a byte stream, failing with resource_exhausted as soon as it passes `maxBytes`. @internal */
 export const collectBounded = <E>(
   stream: Stream.Stream<Uint8Array, E>,
   maxBytes: number
 ): Effect.Effect<Uint8Array, E | ConnectError> =>
   Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let size = 0
+    const bytes = new ByteAccumulator(maxBytes)
     return stream.pipe(
       Stream.runForEach((chunk) => {
-        size += chunk.byteLength
-        if (size > maxBytes) {
-          return Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(size, maxBytes) }))
+        if (bytes.size + chunk.byteLength > maxBytes) {
+          return Effect.fail(
+            new ConnectError({ code: "resource_exhausted", message: tooLarge(bytes.size + chunk.byteLength, maxBytes) })
+          )
         }
-        chunks.push(chunk)
+        bytes.append(chunk)
         return Effect.void
       }),
-      Effect.map(() => concatBytes(chunks, size))
+      Effect.map(() => bytes.take())
     )
   })
-
-/** @internal */
-export const concatBytes = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return out
-}
-

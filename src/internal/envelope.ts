@@ -7,6 +7,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "../ConnectError.js"
+import { ByteAccumulator } from "./bytes.js"
 import { cardinalityError } from "./exactlyOne.js"
 
 /** @internal */
@@ -32,79 +33,64 @@ export const encodeEnvelope = (flags: number, data: Uint8Array): Uint8Array => {
 /**
  * Splits a byte stream into envelopes. A length prefix above `readMaxBytes` fails with
  * resource_exhausted before anything is allocated for it; bytes left over at the end of the
- * input fail with invalid_argument (a truncated envelope).
+ * input fail with invalid_argument (a truncated envelope). An envelope that lies whole inside
+ * one chunk is a view of it; one cut across chunks is gathered by a `ByteAccumulator`, so the
+ * work is linear in the bytes however finely they are cut.
  * @internal
  */
 export class EnvelopeReader {
-  private chunks: Array<Uint8Array> = []
-  private buffered = 0
-  private pending: { flags: number; length: number } | undefined = undefined
+  private readonly header = new Uint8Array(5)
+  private headerSize = 0
+  private pending: { readonly flags: number; readonly length: number; readonly data: ByteAccumulator } | undefined =
+    undefined
 
   constructor(private readonly readMaxBytes: number) {}
 
   push(chunk: Uint8Array): Array<Envelope> {
-    if (chunk.byteLength > 0) {
-      this.chunks.push(chunk)
-      this.buffered += chunk.byteLength
-    }
     const out: Array<Envelope> = []
-    for (;;) {
+    let offset = 0
+    while (offset < chunk.byteLength) {
       if (this.pending === undefined) {
-        if (this.buffered < 5) return out
-        const header = this.take(5)
-        const length = new DataView(header.buffer, header.byteOffset, 5).getUint32(1)
+        const wanted = Math.min(5 - this.headerSize, chunk.byteLength - offset)
+        this.header.set(chunk.subarray(offset, offset + wanted), this.headerSize)
+        this.headerSize += wanted
+        offset += wanted
+        if (this.headerSize < 5) return out
+        this.headerSize = 0
+        const length = new DataView(this.header.buffer).getUint32(1)
         if (length > this.readMaxBytes) {
           throw new ConnectError({
             code: "resource_exhausted",
             message: `message size ${length} is larger than configured readMaxBytes ${this.readMaxBytes}`
           })
         }
-        this.pending = { flags: header[0]!, length }
+        if (length === 0 || chunk.byteLength - offset >= length) {
+          out.push({ flags: this.header[0]!, data: chunk.subarray(offset, offset + length) })
+          offset += length
+          continue
+        }
+        this.pending = { flags: this.header[0]!, length, data: new ByteAccumulator(length) }
       }
-      if (this.buffered < this.pending.length) return out
-      out.push({ flags: this.pending.flags, data: this.take(this.pending.length) })
+      const pending = this.pending
+      const wanted = Math.min(pending.length - pending.data.size, chunk.byteLength - offset)
+      pending.data.append(chunk.subarray(offset, offset + wanted))
+      offset += wanted
+      if (pending.data.size < pending.length) return out
+      out.push({ flags: pending.flags, data: pending.data.take() })
       this.pending = undefined
     }
+    return out
   }
 
   finish(): void {
-    if (this.pending !== undefined || this.buffered > 0) {
+    if (this.pending !== undefined || this.headerSize > 0) {
       throw new ConnectError({
         code: "invalid_argument",
         message: this.pending === undefined
-          ? `protocol error: incomplete envelope header (${this.buffered} bytes)`
-          : `protocol error: promised ${this.pending.length} bytes in enveloped message, got ${this.buffered} bytes`
+          ? `protocol error: incomplete envelope header (${this.headerSize} bytes)`
+          : `protocol error: promised ${this.pending.length} bytes in enveloped message, got ${this.pending.data.size} bytes`
       })
     }
-  }
-
-  private take(n: number): Uint8Array {
-    if (n === 0) return new Uint8Array(0) // a zero-length message: there may be no chunk to slice
-    const first = this.chunks[0]!
-    if (first.byteLength >= n) {
-      const taken = first.subarray(0, n)
-      if (first.byteLength === n) this.chunks.shift()
-      else this.chunks[0] = first.subarray(n)
-      this.buffered -= n
-      return taken
-    }
-    const taken = new Uint8Array(n)
-    let offset = 0
-    while (offset < n) {
-      const chunk = this.chunks[0]!
-      const wanted = n - offset
-      if (chunk.byteLength <= wanted) {
-        taken.set(chunk, offset)
-        offset += chunk.byteLength
-        this.chunks.shift()
-      } else {
-        taken.set(chunk.subarray(0, wanted), offset)
-        this.chunks[0] = chunk.subarray(wanted)
-        offset = n
-      }
-    }
-    this.buffered -= n
-    return taken
   }
 }
 

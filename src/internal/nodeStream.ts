@@ -1,7 +1,7 @@
 /**
  * Node streams and Effect: a Readable (a node:http request on the server, an undici response
  * body on the client) read with its own callbacks, with no async iterator and no Stream for a
- * body read whole; and a Stream written into a Readable by a fiber of the caller's Scope.
+ * body read whole, in time linear in its size however finely the peer cut it; and a Stream written into a Readable by a fiber of the caller's Scope.
  * @internal
  */
 import type * as Headers from "@effect/platform/Headers"
@@ -13,7 +13,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { ConnectError } from "../ConnectError.js"
-import { concatBytes } from "./bytes.js"
+import { ByteAccumulator } from "./bytes.js"
 import { declaredTooLarge, tooLarge } from "./http.js"
 
 /**
@@ -23,22 +23,19 @@ import { declaredTooLarge, tooLarge } from "./http.js"
 const listen = (
   readable: Readable,
   on: (done: () => void) => {
-    readonly data?: (chunk: Buffer) => void
-    readonly readable?: () => void
+    readonly data: (chunk: Buffer) => void
     readonly end: () => void
     readonly error: (error: Error) => void
   }
 ): (() => void) => {
   const done = () => {
-    if (handlers.data) readable.off("data", handlers.data)
-    if (handlers.readable) readable.off("readable", handlers.readable)
+    readable.off("data", handlers.data)
     readable.off("end", handlers.end)
     readable.off("error", handlers.error)
     readable.off("aborted", handlers.error)
   }
   const handlers = on(done)
-  if (handlers.data) readable.on("data", handlers.data)
-  if (handlers.readable) readable.on("readable", handlers.readable)
+  readable.on("data", handlers.data)
   readable.on("end", handlers.end)
   readable.on("error", handlers.error)
   // node:http requests report a vanished client as "aborted" (and an error only when read).
@@ -69,13 +66,14 @@ export const readWhole = (
       resume(Effect.fail(failed(readable.errored)))
       return
     }
-    const chunks: Array<Uint8Array> = []
-    let size = 0
+    // The buffer grows no larger than a declared length.
+    const declared = Number(headers["content-length"] ?? maxBytes)
+    const bytes = new ByteAccumulator(Number.isFinite(declared) ? Math.min(declared, maxBytes) : maxBytes)
     const stop = listen(readable, (done) => ({
       data: (chunk) => {
-        size += chunk.byteLength
+        const size = bytes.size + chunk.byteLength
         if (size <= maxBytes) {
-          chunks.push(chunk)
+          bytes.append(chunk)
           return
         }
         done()
@@ -83,7 +81,7 @@ export const readWhole = (
       },
       end: () => {
         done()
-        resume(Effect.succeed(concatBytes(chunks, size)))
+        resume(Effect.succeed(bytes.take()))
       },
       error: (error) => {
         done()
@@ -93,44 +91,87 @@ export const readWhole = (
     return Effect.sync(stop)
   })
 
+/** How many bytes a Stream pull of a Readable hands over at most before the Readable is paused. */
+const pullBytes = 64 * 1024
+
 /**
- * `readable` as a Stream of its chunks, pulled with `read()`, so that a stalled peer never
- * keeps the Stream from closing (closing `Stream.fromAsyncIterable` waits for the iterator's
- * `return()`, which waits behind a pending read). What happens to an unread rest is the
- * caller's choice, made when the Stream ends.
+ * `readable` as a Stream of byte chunks, with no async iterator: closing
+ * `Stream.fromAsyncIterable` waits for the iterator's `return()`, which waits behind a pending
+ * read, so a stalled peer would keep the Stream from closing.
+ *
+ * Whatever arrives is gathered into one buffer, handed to the pull that waits for it once the
+ * current turn of the event loop has delivered everything it holds (or at once past
+ * `pullBytes`, when the Readable is also paused until the next pull). node:http runs the ticks
+ * and microtasks after every body chunk it parses, so a pull per chunk would cost one Stream
+ * step for each of a hostile peer's million 3-byte chunks.
+ *
+ * When the Stream ends before the body does, the rest flows away unread (the peer's socket is
+ * never left paused): the caller may also destroy the Readable.
  * @internal
  */
 export const readChunks = (
   readable: Readable,
   failed: (error: Error) => ConnectError
-): Stream.Stream<Uint8Array, ConnectError> => {
-  const pull = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<ConnectError>>((resume) => {
-    const tryRead = (): boolean => {
-      const chunk: Buffer | null = readable.read()
-      if (chunk !== null) resume(Effect.succeed(Chunk.of(chunk)))
-      else if (readable.readableEnded) resume(Effect.fail(Option.none()))
-      else if (readable.errored !== null) resume(Effect.fail(Option.some(failed(readable.errored))))
-      else return false
-      return true
+): Stream.Stream<Uint8Array, ConnectError> =>
+  Stream.suspend(() => {
+    const received = new ByteAccumulator()
+    let ended = readable.readableEnded
+    let error: ConnectError | undefined = readable.errored === null ? undefined : failed(readable.errored)
+    let pausedByUs = false
+    let wake: (() => boolean) | undefined
+    let wakeScheduled = false
+    const wakeNow = () => {
+      wakeScheduled = false
+      if (wake?.()) wake = undefined
     }
-    if (tryRead()) return
-    const stop = listen(readable, (done) => ({
-      readable: () => {
-        if (tryRead()) done()
+    const stop = listen(readable, () => ({
+      data: (chunk) => {
+        received.append(chunk)
+        if (received.size >= pullBytes) {
+          readable.pause()
+          pausedByUs = true
+          wakeNow()
+        } else if (wake !== undefined && !wakeScheduled) {
+          wakeScheduled = true
+          setImmediate(wakeNow)
+        }
       },
       end: () => {
-        done()
-        resume(Effect.fail(Option.none()))
+        ended = true
+        wakeNow()
       },
-      error: (error) => {
-        done()
-        resume(Effect.fail(Option.some(failed(error))))
+      error: (e) => {
+        error ??= failed(e)
+        wakeNow()
       }
     }))
-    return Effect.sync(stop)
+    const pull = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<ConnectError>>((resume) => {
+      const settle = (): boolean => {
+        if (received.size > 0) {
+          resume(Effect.succeed(Chunk.of(received.take())))
+          if (pausedByUs) {
+            pausedByUs = false
+            readable.resume()
+          }
+        } else if (error !== undefined) resume(Effect.fail(Option.some(error)))
+        else if (ended) resume(Effect.fail(Option.none()))
+        else return false
+        return true
+      }
+      if (settle()) return
+      wake = settle
+      return Effect.sync(() => {
+        wake = undefined
+      })
+    })
+    return Stream.ensuring(
+      Stream.repeatEffectChunkOption(pull),
+      Effect.sync(() => {
+        stop()
+        if (!readable.readableEnded) readable.resume()
+      })
+    )
   })
-  return Stream.repeatEffectChunkOption(pull)
-}
 
 /**
  * `stream` as a Readable, written by a fiber of the Scope as fast as the Readable is read.

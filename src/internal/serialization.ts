@@ -19,6 +19,38 @@ const textDecoder = new TextDecoder("utf-8", { fatal: true })
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
+/**
+ * How deeply JSON may nest (as protojson's default in Go is 10,000, this leaves room for any
+ * real message). JSON.parse nests without limit, and a body of a million brackets holds the
+ * event loop for most of a second: such a body is refused before it is parsed.
+ */
+const maxJsonDepth = 1000
+
+const openBracket = 0x5b
+const closeBracket = 0x5d
+const openBrace = 0x7b
+const closeBrace = 0x7d
+const quote = 0x22
+const backslash = 0x5c
+
+/** The JSON text nests deeper than `maxJsonDepth` (a linear scan, strings skipped). */
+const nestsTooDeep = (bytes: Uint8Array): boolean => {
+  let depth = 0
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!
+    if (byte === quote) {
+      for (i++; i < bytes.length && bytes[i] !== quote; i++) {
+        if (bytes[i] === backslash) i++
+      }
+    } else if (byte === openBracket || byte === openBrace) {
+      if (++depth > maxJsonDepth) return true
+    } else if (byte === closeBracket || byte === closeBrace) {
+      depth--
+    }
+  }
+  return false
+}
+
 /** Accepts a message or its init shape, as protoc-gen-es users write them. */
 const toMessage = <Desc extends DescMessage>(schema: Desc, value: unknown): MessageShape<Desc> =>
   create(schema, value as never)
@@ -34,6 +66,12 @@ export const makeSerialization = <Desc extends DescMessage>(
   return json
     ? {
       parse: (bytes) => {
+        if (nestsTooDeep(bytes)) {
+          throw new ConnectError({
+            code: "invalid_argument",
+            message: `cannot decode message ${schema.typeName} from JSON: nested deeper than ${maxJsonDepth}`
+          })
+        }
         try {
           return fromJsonString(schema, textDecoder.decode(bytes), readOptions)
         } catch (e) {

@@ -5,7 +5,6 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary } from "@bufbuild/protobuf"
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt"
 import * as Headers from "@effect/platform/Headers"
-import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -14,7 +13,7 @@ import { fromHttpStatus } from "../../Code.js"
 import type { Compression } from "../../Compression.js"
 import { ConnectError } from "../../ConnectError.js"
 import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../../Transport.js"
-import { concatBytes } from "../bytes.js"
+import { collectBounded } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
 import { decodeEnvelopes, flagEndStream } from "../envelope.js"
 import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
@@ -166,7 +165,7 @@ export const makeConnectTransport = (http: HttpClientAdapter, config: ConnectCli
         headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),
         // One request message is sent with a known length rather than as a chunked stream.
         body: method.methodKind === "server_streaming"
-          ? yield* Effect.map(Stream.runCollect(body), (chunks) => concatBytes(Array.from(chunks), Chunk.reduce(chunks, 0, (n, c) => n + c.byteLength)))
+          ? yield* collectBounded(body, Number.MAX_SAFE_INTEGER)
           : body
       }).pipe(Effect.mapError(preferRefusal))
       if (response.status !== 200) {

@@ -16,22 +16,6 @@ import { readChunks, readWhole } from "../nodeStream.js"
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
-/**
- * The request body as a Stream. When reading stops before the body has ended (a limit, a
- * deadline, a handler that has heard enough), the rest is read and dropped, as Node does for a
- * body never read: otherwise a large unread rest fills the request's buffer, the socket pauses,
- * and the next request on the keep-alive connection is never parsed.
- */
-const readStream = (req: Http.IncomingMessage): Stream.Stream<Uint8Array, ConnectError> =>
-  Stream.ensuring(
-    readChunks(req, aborted),
-    Effect.sync(() => {
-      // After the tick in which Node notices the last "readable" listener is gone, so that
-      // resume() really switches the request to flowing (and discarding) mode.
-      if (!req.readableEnded) process.nextTick(() => req.resume())
-    })
-  )
-
 /** @internal */
 export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url ?? "/"): ServerRequest => {
   const headers = fromNodeHeaders(req.headers)
@@ -41,7 +25,7 @@ export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url
     headers,
     // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
     get body() {
-      return readStream(req)
+      return readChunks(req, aborted)
     },
     // Past the limit, the rest of the body flows away unread.
     bytes: (maxBytes) => readWhole(req, headers, maxBytes, aborted)
