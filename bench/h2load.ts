@@ -1,4 +1,5 @@
-// Drives h2load (Debian's nghttp2-client) over HTTP/1.1 and reads its summary and per-request log.
+// Drives h2load (Debian's nghttp2-client) over HTTP/1.1 (`--h1`) or h2c (HTTP/2 with prior knowledge,
+// one stream in flight per connection) and reads its summary and per-request log.
 import { execFile, execFileSync } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import { promisify } from "node:util"
@@ -16,6 +17,8 @@ export const ensureH2load = (): void => {
 }
 
 export interface Load {
+  /** HTTP/1.1 (the default) or h2c: HTTP/2 without TLS, with prior knowledge (no upgrade). */
+  readonly protocol?: "http/1.1" | "h2c"
   readonly url: string
   readonly bodyFile: string
   readonly contentType: string
@@ -49,7 +52,9 @@ const percentiles = (logFile: string): { p50Ms: number; p99Ms: number } => {
 
 export const h2load = async (load: Load): Promise<Result> => {
   const args = [
-    "--h1", "-t", "1", "-c", String(load.connections),
+    // h2c: without --h1, h2load speaks HTTP/2 to an http:// URL from the first byte; -m 1 (its
+    // default, made explicit) keeps one request in flight per connection, as over HTTP/1.1.
+    ...(load.protocol === "h2c" ? ["-m", "1"] : ["--h1"]), "-t", "1", "-c", String(load.connections),
     "-H", `content-type: ${load.contentType}`, "-H", "connect-protocol-version: 1",
     "-d", load.bodyFile
   ]

@@ -27,6 +27,8 @@ export type ServerImpl = "connect-effect" | "connect-effect-platform" | "connect
 
 export interface Server {
   readonly impl: ServerImpl
+  /** Started with `--http2`: a server of its own for h2c (connect-effect's answers both on one port). */
+  readonly http2: boolean
   readonly url: string
   readonly pid: number
   /** The server's RSS and V8 heap in use, MiB, read a second after a full GC. */
@@ -44,23 +46,25 @@ const freePort = (): Promise<number> =>
     })
   })
 
-/** Starts the compiled `bench/server.ts --impl impl` on a free port and waits for its "listening" line. */
-export const startServer = async (impl: ServerImpl): Promise<Server> => {
+/**
+ * Starts the compiled `bench/server.ts --impl impl` (with `--http2`: its h2c server) on a free port
+ * and waits for its "listening" line.
+ */
+export const startServer = async (impl: ServerImpl, http2 = false): Promise<Server> => {
   const port = await freePort()
-  const child = spawn(process.execPath, ["--expose-gc", join(compiled, "server.js"), "--impl", impl, "--port", String(port)], {
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  const args = ["--expose-gc", join(compiled, "server.js"), "--impl", impl, "--port", String(port), ...(http2 ? ["--http2"] : [])]
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
   children.add(child)
   // Servers may log aborted streams when h2load closes its connections at the end of a timed run;
   // keep only the tail of stderr, to explain an unexpected exit.
   let stderr = ""
   child.stderr!.on("data", (chunk: Buffer) => stderr = (stderr + chunk.toString()).slice(-4000))
   child.once("exit", (code) => {
-    console.error(`${impl} server exited unexpectedly (${code}); end of its stderr:\n${stderr}`)
+    console.error(`${impl}${http2 ? " h2c" : ""} server exited unexpectedly (${code}); end of its stderr:\n${stderr}`)
     process.exit(1)
   })
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${impl} server did not start within 30s`)), 30_000)
+    const timer = setTimeout(() => reject(new Error(`${impl}${http2 ? " h2c" : ""} server did not start within 30s`)), 30_000)
     child.stdout!.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("listening")) {
         clearTimeout(timer)
@@ -70,6 +74,7 @@ export const startServer = async (impl: ServerImpl): Promise<Server> => {
   })
   return {
     impl,
+    http2,
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     memory: () =>

@@ -1,25 +1,36 @@
-// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P`
+// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2]`
 // Serves the benchmark service on 127.0.0.1:P and prints "listening <impl> <pid> http://127.0.0.1:P".
+// With --http2 it serves h2c (HTTP/2 without TLS, prior knowledge) instead of HTTP/1.1: connect-node's
+// adapter and the raw handler on node:http2.createServer. connect-effect's ConnectServer.layer
+// answers both on one port, so the flag changes nothing for it; connect-effect-platform has no h2c.
 // On SIGUSR2 it prints "memory <rss bytes> <heapUsed bytes>", read a second after a full GC when run
 // with --expose-gc (the GC's own scratch memory would otherwise count in the RSS).
 import { parseArgs } from "node:util"
 
-const impls = {
-  "connect-effect": () => import("./servers/connect-effect.js"),
+type Serve = (port: number) => Promise<void>
+const impls: Record<string, () => Promise<{ serve: Serve; serveH2c?: Serve }>> = {
+  "connect-effect": () => import("./servers/connect-effect.js").then(({ serve }) => ({ serve, serveH2c: serve })),
   "connect-effect-platform": () => import("./servers/connect-effect-platform.js"),
   "connect-node": () => import("./servers/connect-node.js"),
   raw: () => import("./servers/raw.js")
-} as const
+}
 
-const { values } = parseArgs({ options: { impl: { type: "string" }, port: { type: "string" } } })
+const usage = "usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2]"
+const { values } = parseArgs({
+  options: { impl: { type: "string" }, port: { type: "string" }, http2: { type: "boolean", default: false } }
+})
 const impl = values.impl
 if (impl === undefined || !(impl in impls) || values.port === undefined || !/^\d+$/.test(values.port)) {
-  console.error("usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P")
+  console.error(usage)
   process.exit(2)
 }
 const port = Number(values.port)
-const { serve } = await impls[impl as keyof typeof impls]()
-await serve(port)
+const { serve, serveH2c } = await impls[impl]!()
+if (values.http2 && serveH2c === undefined) {
+  console.error(`${impl} has no h2c server; ${usage}`)
+  process.exit(2)
+}
+await (values.http2 ? serveH2c! : serve)(port)
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0))
 process.on("SIGUSR2", () => {
   globalThis.gc?.()

@@ -1,11 +1,13 @@
-// The reference: the same service on @connectrpc/connect-node's node:http adapter.
+// The reference: the same service on @connectrpc/connect-node's adapter, on node:http (`serve`) or
+// on node:http2 without TLS (`serveH2c`: HTTP/2 with prior knowledge), as connect-node documents it.
 import { createServer } from "node:http"
+import { createServer as createH2cServer } from "node:http2"
 import { connectNodeAdapter } from "@connectrpc/connect-node"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { parseIntroduce } from "../workload.js"
 
-export const serve = (port: number): Promise<void> => {
-  const handler = connectNodeAdapter({
+const handler = () =>
+  connectNodeAdapter({
     routes: (router) =>
       router.service(ElizaService, {
         say: (req) => ({ sentence: req.sentence }),
@@ -23,6 +25,13 @@ export const serve = (port: number): Promise<void> => {
         }
       })
   })
-  const server = createServer(handler)
+
+export const serve = (port: number): Promise<void> => {
+  const server = createServer(handler())
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", resolve))
+}
+
+export const serveH2c = (port: number): Promise<void> => {
+  const server = createH2cServer(handler())
   return new Promise((resolve) => server.listen(port, "127.0.0.1", resolve))
 }
