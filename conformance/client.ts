@@ -4,17 +4,15 @@
  * a limited time for each), and writes size-delimited ClientCompatResponses.
  *
  * Run by the conformance runner (see run.mjs):
- * `node --conditions=connect-effect-source --import tsx conformance/client.ts [--transport httpclient|undici]`,
- * on `ConnectTransport.layer` over NodeHttpClient's undici (the default), or on
- * `ConnectTransport.layerUndici` with one shared undici Agent.
+ * `node --conditions=connect-effect-source --import tsx conformance/client.ts [--transport httpclient|undici|http2]`,
+ * on `ConnectTransport.layer` over NodeHttpClient's undici (the default), on
+ * `ConnectTransport.layerUndici`, or on `ConnectTransport.layerHttp2`.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
 import { ConnectTransport, type Transport } from "connect-effect"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
+import * as Layer from "effect/Layer"
 import * as FiberSet from "effect/FiberSet"
 import * as Stream from "effect/Stream"
 import {
@@ -43,21 +41,44 @@ const errorResponse = (request: ClientCompatRequest, message: string) =>
  */
 const maxConcurrentCases = 16
 
-type Transports = (options: TransportOptions) => Layer.Layer<Transport.Transport, never, HttpClient.HttpClient>
+type Transports = (options: TransportOptions) => Layer.Layer<Transport.Transport>
 
-/** Every client's transport: the one the command line names. */
-const transportsOf = (name: string | undefined): Effect.Effect<Transports, never, Scope.Scope> => {
+/** An undici Agent trusting the server's certificate (and presenting the client's), closed with the Layer. */
+const agentLayer = (tls: TransportOptions["tls"]) =>
+  Layer.scoped(
+    NodeHttpClient.Dispatcher,
+    Effect.acquireRelease(
+      Effect.sync(() => new Agent(tls === undefined ? {} : { connect: { ...tls } })),
+      (agent) => Effect.promise(() => agent.destroy())
+    )
+  )
+
+/** The Connect options of a transport, without the test's own. */
+const connectOptions = ({ http2: _, tls: __, ...options }: TransportOptions) => options
+
+/**
+ * Every client's transport: the one the command line names (an HTTP/1.1 one, or node:http2).
+ * Each HTTP/1.1 client gets an undici Agent of its own, which is where its TLS settings go.
+ */
+const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
   switch (name) {
     case undefined:
     case "httpclient":
-      return Effect.succeed(ConnectTransport.layer)
-    case "undici":
-      return Effect.map(
-        Effect.acquireRelease(Effect.sync(() => new Agent()), (agent) => Effect.promise(() => agent.destroy())),
-        (dispatcher) => (options) => ConnectTransport.layerUndici({ ...options, dispatcher })
+      return Effect.succeed((options) =>
+        ConnectTransport.layer(connectOptions(options)).pipe(
+          Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher),
+          Layer.provide(agentLayer(options.tls))
+        )
       )
+    case "undici":
+      return Effect.succeed((options) =>
+        Layer.unwrapScoped(Effect.map(NodeHttpClient.Dispatcher, (dispatcher) =>
+          ConnectTransport.layerUndici({ ...connectOptions(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
+      )
+    case "http2":
+      return Effect.succeed((options) => ConnectTransport.layerHttp2({ ...connectOptions(options), ...options.tls }))
     default:
-      return Effect.dieMessage(`unknown --transport ${name}: expected httpclient or undici`)
+      return Effect.dieMessage(`unknown --transport ${name}: expected httpclient, undici or http2`)
   }
 }
 
@@ -85,4 +106,4 @@ const main = Effect.gen(function*() {
   yield* FiberSet.awaitEmpty(running)
 })
 
-runMain(main.pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici)))
+runMain(Effect.scoped(main))

@@ -33,13 +33,23 @@ const unsupported = (what: string) => Effect.fail(new UnsupportedRequest({ messa
 /** The transport options a request asks for, or why they cannot be had. */
 const optionsOf = (request: ClientCompatRequest): Effect.Effect<TransportOptions, UnsupportedRequest> => {
   if (request.protocol !== Protocol.CONNECT) return unsupported(`protocol ${Protocol[request.protocol]}`)
-  if (request.httpVersion !== HTTPVersion.HTTP_VERSION_1) return unsupported(`HTTP version ${HTTPVersion[request.httpVersion]}`)
-  if (request.serverTlsCert.byteLength > 0) return unsupported("TLS")
+  if (request.httpVersion !== HTTPVersion.HTTP_VERSION_1 && request.httpVersion !== HTTPVersion.HTTP_VERSION_2) {
+    return unsupported(`HTTP version ${HTTPVersion[request.httpVersion]}`)
+  }
   if (request.codec !== Codec.PROTO && request.codec !== Codec.JSON) return unsupported(`codec ${Codec[request.codec]}`)
   if (!compressions.has(request.compression)) return unsupported(`compression ${ProtoCompression[request.compression]}`)
   const sendCompression = compressions.get(request.compression)
+  const pem = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+  const tls = request.serverTlsCert.byteLength === 0 ? undefined : {
+    ca: pem(request.serverTlsCert),
+    ...(request.clientTlsCreds === undefined
+      ? {}
+      : { cert: pem(request.clientTlsCreds.cert), key: pem(request.clientTlsCreds.key) })
+  }
   return Effect.succeed({
-    baseUrl: `http://${request.host}:${request.port}`,
+    http2: request.httpVersion === HTTPVersion.HTTP_VERSION_2,
+    ...(tls === undefined ? {} : { tls }),
+    baseUrl: `${tls === undefined ? "http" : "https"}://${request.host}:${request.port}`,
     codec: request.codec === Codec.JSON ? "json" : "binary",
     // The reference server checks that every request uses the case's compression.
     compressMinBytes: 0,
@@ -49,8 +59,14 @@ const optionsOf = (request: ClientCompatRequest): Effect.Effect<TransportOptions
   })
 }
 
-/** The options of a Connect transport that every transport takes. */
-export type TransportOptions = Omit<ConnectTransport.Options, "httpTracing">
+/**
+ * The options of a Connect transport that every transport takes, the HTTP version asked for,
+ * and the TLS trust and client certificate (PEM) when the server speaks TLS.
+ */
+export interface TransportOptions extends Omit<ConnectTransport.Options, "httpTracing"> {
+  readonly http2: boolean
+  readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string }
+}
 
 /**
  * A function from a request to the client it needs, on transports made by `transport`; clients

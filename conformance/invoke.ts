@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type { ConnectError, Transport } from "connect-effect"
 import {
@@ -96,7 +97,8 @@ const recordResponse = (result: ClientResponseResult, response: Transport.UnaryR
 /** Reads a response stream to its end, recording payloads and trailers; cancels after N messages if asked. */
 const receive = <A extends object>(
   call: Call,
-  response: Transport.StreamResponse<A>
+  response: Transport.StreamResponse<A>,
+  afterEach: Effect.Effect<void> = Effect.void
 ): Effect.Effect<void, ConnectError.ConnectError> =>
   Effect.gen(function*() {
     const { result } = call
@@ -106,23 +108,49 @@ const receive = <A extends object>(
       : undefined
     const outcome = yield* Effect.either(Stream.runForEach(response.messages, (message) => {
       result.payloads.push(payloadOf(message))
-      return result.payloads.length === cancelAfter ? Effect.interrupt : Effect.void
+      return result.payloads.length === cancelAfter ? Effect.interrupt : afterEach
     }))
     result.responseTrailers = toProtoHeaders(yield* response.trailers)
     if (outcome._tag === "Left") return yield* Effect.fail(outcome.left)
   })
 
-/** The request stream of a client or bidi call: delays, messages, then close (or cancel instead). */
-const requestStream = <A>(call: Call, messages: ReadonlyArray<A>): Stream.Stream<A> => {
-  const delay = Duration.millis(call.request.requestDelayMs)
-  const sent = call.request.requestDelayMs === 0
-    ? Stream.fromIterable(messages)
-    : Stream.mapEffect(Stream.fromIterable(messages), (message) => Effect.as(Effect.sleep(delay), message))
-  const end = call.request.cancel?.cancelTiming.case === "beforeCloseSend"
-    ? Stream.concat(Stream.execute(Deferred.succeed(call.cancel, undefined)), Stream.never)
-    : Stream.execute(Deferred.succeed(call.closed, undefined))
-  return Stream.concat(sent, end)
-}
+const delayed = <A>(call: Call, message: A): Effect.Effect<A> =>
+  call.request.requestDelayMs === 0 ? Effect.succeed(message) : Effect.as(Effect.sleep(Duration.millis(call.request.requestDelayMs)), message)
+
+/** What ends the request stream: closing it, or (when the runner asks) cancelling before that. */
+const endOfRequests = (call: Call): Effect.Effect<boolean> =>
+  call.request.cancel?.cancelTiming.case === "beforeCloseSend"
+    ? Effect.as(Deferred.succeed(call.cancel, undefined), false)
+    : Effect.as(Deferred.succeed(call.closed, undefined), true)
+
+/** The request stream of a client or half-duplex bidi call: delays, messages, then close (or cancel instead). */
+const requestStream = <A>(call: Call, messages: ReadonlyArray<A>): Stream.Stream<A> =>
+  Stream.concat(
+    Stream.mapEffect(Stream.fromIterable(messages), (message) => delayed(call, message)),
+    Stream.unwrap(Effect.map(endOfRequests(call), (close) => (close ? Stream.empty : Stream.never)))
+  )
+
+/**
+ * A full-duplex bidi call: one request, then its response, then the next request, and so on;
+ * after the last request, close (or cancel) and read the rest.
+ */
+const fullDuplex = <A, B extends object>(
+  call: Call,
+  messages: ReadonlyArray<A>,
+  open: (requests: Stream.Stream<A>) => Effect.Effect<Transport.StreamResponse<B>, ConnectError.ConnectError, Scope.Scope>
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const outgoing = yield* Queue.unbounded<A>()
+    let next = 0
+    const sendNext: Effect.Effect<void> = Effect.suspend(() => {
+      if (next < messages.length) return Effect.flatMap(delayed(call, messages[next++]!), (m) => Queue.offer(outgoing, m))
+      if (next++ > messages.length) return Effect.void
+      return Effect.flatMap(endOfRequests(call), (close) => (close ? Queue.shutdown(outgoing) : Effect.void))
+    })
+    yield* sendNext
+    const response = yield* Effect.tapError(open(Stream.fromQueue(outgoing)), recordErrorMetadata(call.result))
+    yield* receive(call, response, sendNext)
+  }))
 
 const unary = <A extends object>(
   call: Call,
@@ -165,7 +193,8 @@ const rpcOf = (client: ConformanceServiceClientMethods, call: Call): Effect.Effe
         unary(call, client.clientStream.withResponse(requestStream(call, ms), options)))
     case ConformanceService.method.bidiStream.name:
       if (request.streamType === StreamType.FULL_DUPLEX_BIDI_STREAM) {
-        return Effect.fail(new UnsupportedRequest({ message: "full-duplex bidi streams need HTTP/2, which is not under test" }))
+        return Effect.map(messagesOf(request, BidiStreamRequestSchema), (ms) =>
+          fullDuplex(call, ms, (requests) => client.bidiStream.withResponse(requests, options)))
       }
       return Effect.map(messagesOf(request, BidiStreamRequestSchema), (ms) =>
         streaming(call, client.bidiStream.withResponse(requestStream(call, ms), options)))

@@ -3,6 +3,10 @@
  * ConformanceService with the library's ConnectServer on a free port of 127.0.0.1, writes a
  * size-delimited ServerCompatResponse with that address, then serves until SIGTERM.
  *
+ * HTTP/1.1 and HTTP/2 share the port; with `use_tls` it serves TLS with a certificate signed by a
+ * CA made at start (sent back as `pem_cert`), and asks for client certificates when the runner
+ * sends the CA to check them against.
+ *
  * Run by the conformance runner (see run.mjs): `node --conditions=connect-effect-source --import tsx conformance/server.ts`.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
@@ -18,23 +22,39 @@ import {
   ServerCompatRequestSchema,
   ServerCompatResponseSchema
 } from "./gen/connectrpc/conformance/v1/server_compat_pb.js"
+import { testCertificates } from "../test/support/tls.js"
 import { ConformanceLive } from "./service.js"
 import { runMain } from "./runtime.js"
 import { readFrames, writeFrame } from "./stdio.js"
 
-const serverLayer = (request: ServerCompatRequest) =>
-  ConnectServer.layer({
+/** The server's certificate over TLS: made at start, its CA handed to the runner as `pem_cert`. */
+const certificates = testCertificates()
+
+const tlsOf = (request: ServerCompatRequest): ConnectServer.TlsOptions | undefined => {
+  if (!request.useTls) return undefined
+  const clientCa = new TextDecoder().decode(request.clientTlsCert)
+  return {
+    cert: certificates.serverCert,
+    key: certificates.serverKey,
+    ...(clientCa === "" ? {} : { clientCertificates: { ca: clientCa } })
+  }
+}
+
+const serverLayer = (request: ServerCompatRequest) => {
+  const tls = tlsOf(request)
+  return ConnectServer.layer({
     services: [ConformanceService],
     host: "127.0.0.1",
     port: 0,
+    ...(tls === undefined ? {} : { tls }),
     ...(request.messageReceiveLimit === 0 ? {} : { readMaxBytes: request.messageReceiveLimit })
   }).pipe(Layer.provide(ConformanceLive))
+}
 
+// Every HTTP version is served on the one port; the runner picks.
 const checkSupported = (request: ServerCompatRequest) =>
-  request.protocol !== Protocol.CONNECT || request.httpVersion !== HTTPVersion.HTTP_VERSION_1 || request.useTls
-    ? Effect.dieMessage(
-      `unsupported server configuration: ${Protocol[request.protocol]}, ${HTTPVersion[request.httpVersion]}, TLS ${request.useTls}`
-    )
+  request.protocol !== Protocol.CONNECT
+    ? Effect.dieMessage(`unsupported server configuration: ${Protocol[request.protocol]}, ${HTTPVersion[request.httpVersion]}`)
     : Effect.void
 
 const main = Effect.gen(function*() {
@@ -46,7 +66,8 @@ const main = Effect.gen(function*() {
   yield* checkSupported(request)
   yield* Effect.gen(function*() {
     const server = yield* ConnectServer.ConnectServer
-    yield* writeFrame(toBinary(ServerCompatResponseSchema, create(ServerCompatResponseSchema, { host: server.host, port: server.port })))
+    const pemCert = request.useTls ? new TextEncoder().encode(certificates.ca) : new Uint8Array(0)
+    yield* writeFrame(toBinary(ServerCompatResponseSchema, create(ServerCompatResponseSchema, { host: server.host, port: server.port, pemCert })))
     return yield* Effect.never
   }).pipe(Effect.provide(serverLayer(request)))
 })

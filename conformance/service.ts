@@ -11,9 +11,11 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConnectError, type ConnectService } from "connect-effect"
 import {
+  type BidiStreamRequest,
   BidiStreamRequestSchema,
   ClientStreamRequestSchema,
   type ConformancePayload_RequestInfo,
+  type Error as ProtoError,
   ConformancePayload_RequestInfoSchema,
   IdempotentUnaryRequestSchema,
   ServerStreamRequestSchema,
@@ -62,38 +64,77 @@ const unaryResponse = (
     return Effect.zipRight(sleep(definition?.responseDelayMs ?? 0), outcome)
   })
 
-/**
- * The answer of a server-streaming or (half-duplex) bidi call: the defined messages, the
- * request info in the first, a delay before each, then the defined error if any (carrying
- * the request info when no message went before it).
- */
-const streamResponse = (
+/** Message `index` of a streaming answer, after the defined delay, with `info` if given. */
+const messageAt = (
   definition: StreamResponseDefinition | undefined,
-  requests: ReadonlyArray<Any>,
-  ctx: ConnectService.HandlerContext
+  index: number,
+  info: ConformancePayload_RequestInfo | undefined
 ) =>
+  Effect.as(sleep(definition?.responseDelayMs ?? 0), {
+    payload: { data: definition!.responseData[index]!, ...(info === undefined ? {} : { requestInfo: info }) }
+  })
+
+/** The defined error, with the request info as a detail when no message went before it. */
+const definedError = (error: ProtoError, info: ConformancePayload_RequestInfo | undefined) =>
+  fromProtoError(error, info === undefined ? [] : [requestInfoDetail(info)])
+
+/**
+ * The messages of a server-streaming or half-duplex bidi answer, a delay before each, the
+ * request info in the first, then the defined error if any.
+ */
+const streamMessages = (definition: StreamResponseDefinition | undefined, info: ConformancePayload_RequestInfo) =>
   Stream.suspend(() => {
-    appendHeaders(ctx.responseHeaders, definition?.responseHeaders ?? [])
-    appendHeaders(ctx.responseTrailers, definition?.responseTrailers ?? [])
-    const info = requestInfo(ctx, requests)
     const data = definition?.responseData ?? []
-    const messages = Stream.mapEffect(
-      Stream.fromIterable(data.entries()),
-      ([index, bytes]) =>
-        Effect.as(sleep(definition?.responseDelayMs ?? 0), {
-          payload: { data: bytes, ...(index === 0 ? { requestInfo: info } : {}) }
-        })
-    )
+    const messages = Stream.mapEffect(Stream.range(0, data.length - 1), (i) => messageAt(definition, i, i === 0 ? info : undefined))
     const error = definition?.error
     return error === undefined
       ? messages
-      : Stream.concat(messages, Stream.fail(fromProtoError(error, data.length === 0 ? [requestInfoDetail(info)] : [])))
+      : Stream.concat(messages, Stream.fail(definedError(error, data.length === 0 ? info : undefined)))
   })
 
-const fullDuplexUnsupported = ConnectError.make(
-  "unimplemented",
-  "full-duplex bidi streams need HTTP/2, which is not under test"
-)
+const setMetadata = (definition: StreamResponseDefinition | undefined, ctx: ConnectService.HandlerContext) => {
+  appendHeaders(ctx.responseHeaders, definition?.responseHeaders ?? [])
+  appendHeaders(ctx.responseTrailers, definition?.responseTrailers ?? [])
+}
+
+/**
+ * A bidi call. Half duplex: every request is read, then the answer is sent. Full duplex
+ * (HTTP/2): each request is answered with the next message as it arrives, carrying the requests
+ * received since the last answer; a request with no message left gets the defined error.
+ */
+const bidiResponse = (requests: Stream.Stream<BidiStreamRequest, ConnectError.ConnectError>, ctx: ConnectService.HandlerContext) =>
+  Stream.suspend(() => {
+    const received: Array<Any> = []
+    let unanswered: Array<Any> = []
+    let definition: StreamResponseDefinition | undefined
+    let fullDuplex = false
+    let sent = 0
+    const asTheyCome = Stream.filterMap(
+      Stream.mapEffect(requests, (request) => {
+        if (received.length === 0) {
+          definition = request.responseDefinition
+          fullDuplex = request.fullDuplex
+          setMetadata(definition, ctx)
+        }
+        const packed = anyPack(BidiStreamRequestSchema, request)
+        received.push(packed)
+        unanswered.push(packed)
+        if (!fullDuplex) return Effect.succeed(Option.none())
+        const info = requestInfo(ctx, unanswered)
+        unanswered = []
+        if (sent < (definition?.responseData.length ?? 0)) return Effect.map(messageAt(definition, sent++, info), Option.some)
+        const error = definition?.error
+        return error === undefined ? Effect.succeed(Option.none()) : Effect.fail(definedError(error, info))
+      }),
+      (o) => o
+    )
+    const afterTheLast = Stream.suspend(() => {
+      if (!fullDuplex) return streamMessages(definition, requestInfo(ctx, received))
+      const error = definition?.error
+      return error === undefined ? Stream.empty : Stream.fail(definedError(error, sent === 0 ? requestInfo(ctx, unanswered) : undefined))
+    })
+    return Stream.concat(asTheyCome, afterTheLast)
+  })
 
 /** The ConformanceService implementation of the server-under-test. */
 export const ConformanceLive = ConformanceServiceHandlers.layer({
@@ -107,12 +148,9 @@ export const ConformanceLive = ConformanceServiceHandlers.layer({
       return unaryResponse(all[0]?.responseDefinition, packAll(ClientStreamRequestSchema, all), ctx)
     }),
   serverStream: (request, ctx) =>
-    streamResponse(request.responseDefinition, [anyPack(ServerStreamRequestSchema, request)], ctx),
-  bidiStream: (requests, ctx) =>
-    Stream.unwrap(Effect.map(Stream.runCollect(requests), (chunk) => {
-      const all = Chunk.toReadonlyArray(chunk)
-      return all[0]?.fullDuplex === true
-        ? Stream.fail(fullDuplexUnsupported)
-        : streamResponse(all[0]?.responseDefinition, packAll(BidiStreamRequestSchema, all), ctx)
-    }))
+    Stream.suspend(() => {
+      setMetadata(request.responseDefinition, ctx)
+      return streamMessages(request.responseDefinition, requestInfo(ctx, [anyPack(ServerStreamRequestSchema, request)]))
+    }),
+  bidiStream: bidiResponse
 })

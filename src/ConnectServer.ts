@@ -11,12 +11,13 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import { Buffer } from "node:buffer"
+import type * as Tls from "node:tls"
 import * as Compression from "./Compression.js"
 import * as ConnectService from "./ConnectService.js"
 import type { ServerConfig } from "./internal/connect/server.js"
 import type { ServerHandler } from "./internal/http.js"
+import { listen } from "./internal/server/listen.js"
 import { nodeListener } from "./internal/server/node.js"
 import { toHttpApp as platformApp } from "./internal/server/platform.js"
 import { makeRouter } from "./internal/server/router.js"
@@ -59,11 +60,65 @@ export interface ServeOptions<Services extends ReadonlyArray<DescService>> exten
   /** How long shutdown waits for calls in flight before closing their connections (default 5 seconds). */
   readonly shutdownGraceMs?: number
   /**
-   * How long an idle connection stays open (default 65 seconds). Node's own default (5 s) is
-   * shorter than most clients' (Go: 90 s), and a request sent just as the server closes an idle
-   * connection fails with a reset.
+   * How long an idle HTTP/1.1 connection or HTTP/2 session stays open (default 65 seconds).
+   * Node's own default (5 s) is shorter than most clients' (Go: 90 s), and a request sent just
+   * as the server closes an idle connection fails with a reset.
    */
   readonly keepAliveTimeoutMs?: number
+  /**
+   * Serve over TLS (HTTP/2 and HTTP/1.1 by ALPN) rather than cleartext.
+   *
+   * @since 0.2.0
+   */
+  readonly tls?: TlsOptions
+  /**
+   * How many calls one HTTP/2 connection may carry at once (default 100, SETTINGS_MAX_CONCURRENT_STREAMS).
+   *
+   * @since 0.2.0
+   */
+  readonly maxConcurrentStreams?: number
+  /**
+   * Largest size of an HTTP/2 request's header list (default 16 KiB; HTTP/1.1 has Node's 16 KiB).
+   *
+   * @since 0.2.0
+   */
+  readonly maxHeaderBytes?: number
+}
+
+/**
+ * The server's certificate, and optionally the clients' (mutual TLS).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TlsOptions {
+  /** PEM certificate chain. */
+  readonly cert?: string | Buffer
+  /** PEM private key. */
+  readonly key?: string | Buffer
+  /** Instead of `cert` and `key`: a context made with `tls.createSecureContext`. */
+  readonly secureContext?: Tls.SecureContext
+  /**
+   * Ask clients for a certificate, verified against `ca` (PEM). When `required` (the default),
+   * a client without a valid one is refused at the handshake; otherwise handlers see whether it
+   * was valid in `HandlerContext.peerCertificate`.
+   */
+  readonly clientCertificates?: {
+    readonly ca: string | Buffer | ReadonlyArray<string | Buffer>
+    readonly required?: boolean
+  }
+}
+
+/**
+ * What a running server is carrying now.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Activity {
+  readonly http2Sessions: number
+  readonly http1Connections: number
+  readonly callsInFlight: number
 }
 
 /**
@@ -83,10 +138,12 @@ export type Implementations<Services extends ReadonlyArray<DescService>> = Servi
  * @category tags
  */
 export class ConnectServer extends Context.Tag("connect-effect/ConnectServer")<ConnectServer, {
-  /** The base URL clients use, e.g. `http://127.0.0.1:8080`. */
+  /** The base URL clients use, e.g. `http://127.0.0.1:8080` (`https:` over TLS). */
   readonly url: string
   readonly host: string
   readonly port: number
+  /** The connections and calls open now (for metrics and leak checks). */
+  readonly activity: Effect.Effect<Activity>
 }>() {}
 
 /**
@@ -129,29 +186,12 @@ export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
 ): Effect.Effect<HttpApp.Default, never, Implementations<Services>> =>
   Effect.map(makeHandler(options), platformApp)
 
-const listen = (server: Http.Server, port: number, host: string) =>
-  Effect.async<AddressInfo, ServeError>((resume) => {
-    const onError = (cause: Error) => resume(Effect.fail(new ServeError({ cause })))
-    server.once("error", onError)
-    server.listen(port, host, () => {
-      server.off("error", onError)
-      resume(Effect.succeed(server.address() as AddressInfo))
-    })
-  })
-
-const shutdown = (server: Http.Server, graceMs: number) =>
-  Effect.async<void>((resume) => {
-    const timer = setTimeout(() => server.closeAllConnections(), graceMs)
-    server.close(() => {
-      clearTimeout(timer)
-      resume(Effect.void)
-    })
-    server.closeIdleConnections()
-  })
-
 /**
- * Serves the services over HTTP/1.1 with node:http for as long as the Layer lives; shutting
- * down stops accepting, lets calls in flight finish, then closes the connections.
+ * Serves the services for as long as the Layer lives: HTTP/1.1 and HTTP/2 on one port, in
+ * cleartext (HTTP/2 with prior knowledge, told apart by its connection preface) or over TLS
+ * (ALPN `h2` and `http/1.1`). Shutting down stops accepting, sends HTTP/2 sessions a GOAWAY,
+ * refuses new calls with `unavailable`, lets calls in flight finish within `shutdownGraceMs`,
+ * then cuts them.
  *
  * @example
  * ```ts
@@ -170,13 +210,36 @@ export const layer = <const Services extends ReadonlyArray<DescService>>(
     Effect.gen(function*() {
       const handler = yield* makeHandler(options)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-      const server = Http.createServer(nodeListener(handler, runFork))
-      server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000
-      const address = yield* Effect.acquireRelease(
-        listen(server, options.port ?? 0, options.host ?? "127.0.0.1"),
-        () => shutdown(server, options.shutdownGraceMs ?? 5000)
-      )
+      const listening = yield* listen(nodeListener(handler, runFork), {
+        port: options.port ?? 0,
+        host: options.host ?? "127.0.0.1",
+        tls: options.tls === undefined ? undefined : tlsOptions(options.tls),
+        idleTimeoutMs: options.keepAliveTimeoutMs ?? 65_000,
+        maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+        maxHeaderListSize: options.maxHeaderBytes ?? 16 * 1024,
+        shutdownGraceMs: options.shutdownGraceMs ?? 5000
+      }).pipe(Effect.mapError((cause) => new ServeError({ cause })))
+      const { address } = listening
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address
-      return { url: `http://${host}:${address.port}`, host: address.address, port: address.port }
+      return {
+        url: `${options.tls === undefined ? "http" : "https"}://${host}:${address.port}`,
+        host: address.address,
+        port: address.port,
+        activity: Effect.sync(() => {
+          const open = listening.open()
+          return { http2Sessions: open.sessions, http1Connections: open.connections, callsInFlight: open.calls }
+        })
+      }
     })
   )
+
+const tlsOptions = (tls: TlsOptions): Tls.TlsOptions => ({
+  ...(tls.secureContext === undefined ? { cert: tls.cert, key: tls.key } : { secureContext: tls.secureContext }),
+  ...(tls.clientCertificates === undefined ? {} : {
+    ca: typeof tls.clientCertificates.ca === "string" || Buffer.isBuffer(tls.clientCertificates.ca)
+      ? tls.clientCertificates.ca
+      : [...tls.clientCertificates.ca],
+    requestCert: true,
+    rejectUnauthorized: tls.clientCertificates.required ?? true
+  })
+})

@@ -43,6 +43,41 @@ export interface HandlerContext {
   readonly responseHeaders: globalThis.Headers
   /** Trailers to send after the last response message. */
   readonly responseTrailers: globalThis.Headers
+  /**
+   * The HTTP version the call came over.
+   *
+   * @since 0.2.0
+   */
+  readonly httpVersion: "1.1" | "2"
+  /**
+   * The certificate the client presented over TLS (see `ConnectServer`'s `tls.clientCertificates`).
+   *
+   * @since 0.2.0
+   */
+  readonly peerCertificate: Option.Option<PeerCertificate>
+}
+
+/**
+ * A TLS client's certificate, as a handler sees it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PeerCertificate {
+  /** Its subject's fields, e.g. `{ CN: "client-1", O: "Example" }` (a repeated field is a list). */
+  readonly subject: Readonly<Record<string, string | ReadonlyArray<string>>>
+  readonly issuer: Readonly<Record<string, string | ReadonlyArray<string>>>
+  /** `subjectaltname` as Node gives it, e.g. `"DNS:client.example, IP Address:127.0.0.1"`. */
+  readonly subjectAltName: string | undefined
+  readonly serialNumber: string
+  /** SHA-256 fingerprint, colon-separated hex. */
+  readonly fingerprint256: string
+  readonly validFrom: string
+  readonly validTo: string
+  /** Whether it chains to one of the server's trusted client CAs. */
+  readonly authorized: boolean
+  /** The certificate in DER. */
+  readonly raw: Uint8Array
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The Connect protocol client transport: on any @effect/platform `HttpClient` (NodeHttpClient's
  * undici or node:http, FetchHttpClient in browsers), or on an undici Dispatcher directly (the
- * fast path on Node).
+ * fast path on Node), or on node:http2 (Node only, full duplex).
  *
  * @since 0.1.0
  */
@@ -51,7 +51,7 @@ export interface Options {
  */
 export const defaultMaxBytes = 4 * 1024 * 1024
 
-const configOf = (options: Options | UndiciOptions): ConnectClientConfig => ({
+const configOf = (options: Omit<Options, "httpTracing">): ConnectClientConfig => ({
   baseUrl: options.baseUrl,
   json: options.codec === "json",
   sendCompression: options.sendCompression,
@@ -131,5 +131,74 @@ export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Trans
         )
         : Effect.succeed(options.dispatcher),
       (dispatcher) => makeConnectTransport(fromDispatcher(dispatcher), configOf(options))
+    )
+  )
+
+/**
+ * Options of the transport on node:http2: the protocol's options, TLS, and how connections are
+ * kept alive.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Http2Options extends Omit<Options, "httpTracing"> {
+  /** Certificate authorities trusted for an `https:` base URL (PEM), instead of Node's defaults. */
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
+  /** A client certificate chain (PEM), for servers that ask for one (mutual TLS). */
+  readonly cert?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
+  /** The client certificate's private key (PEM). */
+  readonly key?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
+  /** Reject a server whose certificate does not verify (default true). */
+  readonly rejectUnauthorized?: boolean
+  /**
+   * Send a PING on a connection that has received nothing for this long, and drop it (failing
+   * its calls with unavailable) if the PING is not answered in `pingTimeoutMs`. Off by default,
+   * as in gRPC; a server that answers GOAWAY "too_many_pings" doubles it.
+   */
+  readonly pingIntervalMs?: number
+  /** How long a PING may go unanswered (default 15 s). */
+  readonly pingTimeoutMs?: number
+  /** Ping connections with no call open too (default false: only busy ones). */
+  readonly pingIdleConnection?: boolean
+  /** Close a connection that has had no call for this long (default 15 minutes). */
+  readonly idleTimeoutMs?: number
+  /** Fail calls waiting for a connection that is not established after this long (default 30 s). */
+  readonly connectTimeoutMs?: number
+}
+
+/**
+ * A Layer of the Connect transport on node:http2, Node only: calls to one server share a
+ * connection (a new one is opened when the server's limit of concurrent streams is reached or
+ * it sends GOAWAY), and a streaming call is full duplex, so bidi streams work. An `http:`
+ * base URL is HTTP/2 over cleartext with prior knowledge (h2c), an `https:` one TLS with ALPN
+ * `h2`. Interrupting a call resets its stream (RST_STREAM CANCEL); releasing the Layer closes
+ * every connection.
+ *
+ * @example
+ * ```ts
+ * program.pipe(Effect.provide(ConnectTransport.layerHttp2({ baseUrl: "http://localhost:8080" })))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerHttp2 = (options: Http2Options): Layer.Layer<Transport.Transport> =>
+  Layer.scoped(
+    Transport.Transport,
+    Effect.map(
+      Effect.acquireRelease(
+        // Loaded on first use: node:http2 stays out of programs (and bundles) that never use it.
+        Effect.promise(() => import("./internal/client/http2.js")).pipe(Effect.map(({ makeHttp2Adapter }) =>
+          makeHttp2Adapter({
+            tls: { ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized },
+            pingIntervalMs: options.pingIntervalMs ?? Number.POSITIVE_INFINITY,
+            pingTimeoutMs: options.pingTimeoutMs ?? 15_000,
+            pingIdle: options.pingIdleConnection ?? false,
+            idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
+            connectTimeoutMs: options.connectTimeoutMs ?? 30_000
+          })
+        )),
+        (adapter) => adapter.close
+      ),
+      (adapter) => makeConnectTransport(adapter, configOf(options))
     )
   )

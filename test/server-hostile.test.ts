@@ -783,13 +783,11 @@ const PlatformProbedServer = Layer.unwrapEffect(Effect.gen(function*() {
 /** The platform server's address as a ConnectServer, so that the helpers above work unchanged. */
 const PlatformAsConnectServer = Layer.effect(
   ConnectServer.ConnectServer,
-  HttpServer.addressWith((address) =>
-    Effect.succeed(
-      address._tag === "TcpAddress"
-        ? { url: `http://127.0.0.1:${address.port}`, host: "127.0.0.1", port: address.port }
-        : { url: "", host: "", port: 0 }
-    )
-  )
+  HttpServer.addressWith((address) => {
+    const port = address._tag === "TcpAddress" ? address.port : 0
+    const activity = Effect.dieMessage("the platform server does not count its connections")
+    return Effect.succeed({ url: `http://127.0.0.1:${port}`, host: "127.0.0.1", port, activity })
+  })
 ).pipe(Layer.provideMerge(PlatformProbedServer))
 
 describe("platform HttpApp: hostile input and vanishing clients", () => {

@@ -1,12 +1,23 @@
 /**
- * The one command-line flag parser of the examples: `--name value` or `--name=value`.
+ * The command-line flags of the examples: `--name value` or `--name=value`, each known flag a
+ * string; an unknown flag or a missing value exits with a usage message.
  */
-export const flag = (name: string): string | undefined => {
-  const args = process.argv.slice(2)
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!
-    if (arg === `--${name}`) return args[i + 1]
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3)
+import { parseArgs } from "node:util"
+
+export const parseFlags = <const Names extends ReadonlyArray<string>>(
+  usage: string,
+  names: Names
+): { readonly [K in Names[number]]?: string } => {
+  try {
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      options: Object.fromEntries(names.map((name) => [name, { type: "string" as const }])),
+      strict: true,
+      allowPositionals: false
+    })
+    return values as { readonly [K in Names[number]]?: string }
+  } catch (e) {
+    console.error(`${(e as Error).message}\nusage: ${usage}`)
+    process.exit(2)
   }
-  return undefined
 }

@@ -1,14 +1,37 @@
 /**
- * `npm run demo:client -- --base-url URL`: runs Say, Introduce, Pontificate and Converse
- * against any Eliza server, printing each answer; exits non-zero on failure.
+ * `npm run demo:client -- --base-url URL [--http 1.1|2] [--ca FILE] [--cert FILE --key FILE]`:
+ * runs Say, Introduce, Pontificate and Converse against any Eliza server, printing each answer;
+ * exits non-zero with a message on failure. `--http 2` speaks HTTP/2 (h2c for http: URLs, h2
+ * by ALPN over TLS) and makes Converse full duplex.
  */
 import * as Effect from "effect/Effect"
-import { flag } from "./args.js"
-import { talkTo } from "./conversation.js"
+import { readFileSync } from "node:fs"
+import { parseFlags } from "./args.js"
+import { type ClientOptions, talkTo } from "./conversation.js"
 
-const baseUrl = flag("base-url") ?? "http://127.0.0.1:8080"
+const usage = "npm run demo:client -- --base-url URL [--http 1.1|2] [--ca FILE] [--cert FILE --key FILE]"
+const flags = parseFlags(usage, ["base-url", "http", "ca", "cert", "key"])
+const fail = (message: string): never => {
+  console.error(`${message}\nusage: ${usage}`)
+  process.exit(2)
+}
 
-Effect.runPromiseExit(talkTo(baseUrl).pipe(
+const http = flags.http ?? "1.1"
+if (http !== "1.1" && http !== "2") fail(`invalid --http: ${http} (1.1 or 2)`)
+if ((flags.cert === undefined) !== (flags.key === undefined)) fail("--cert and --key go together")
+const read = (file: string | undefined) => {
+  if (file === undefined) return undefined
+  try {
+    return readFileSync(file, "utf8")
+  } catch (e) {
+    return fail(`cannot read ${file}: ${(e as Error).message}`)
+  }
+}
+
+const baseUrl = flags["base-url"] ?? "http://127.0.0.1:8080"
+const options: ClientOptions = { baseUrl, http: http as "1.1" | "2", ca: read(flags.ca), cert: read(flags.cert), key: read(flags.key) }
+
+Effect.runPromiseExit(talkTo(options).pipe(
   Effect.catchTag("ConnectError", (e) => Effect.fail(`Eliza at ${baseUrl} failed: [${e.code}] ${e.message}`))
 )).then((exit) => {
   if (exit._tag === "Failure") {

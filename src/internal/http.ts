@@ -8,6 +8,7 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import { ConnectError } from "../ConnectError.js"
+import type { PeerCertificate } from "../ConnectService.js"
 
 /** @internal */
 export type Body = Uint8Array | Stream.Stream<Uint8Array, ConnectError>
@@ -27,6 +28,11 @@ export interface ClientResponse {
   readonly body: Stream.Stream<Uint8Array, ConnectError>
   /** The whole body; fails with resource_exhausted past `maxBytes`. */
   readonly bytes: (maxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
+  /**
+   * The HTTP trailers, once the body has been read to its end (empty when the peer sent none);
+   * absent on clients that cannot see trailers (HTTP/1.1 ones).
+   */
+  readonly trailers?: Effect.Effect<Headers.Headers, ConnectError>
 }
 
 /** An HTTP client library, adapted to the universal model. @internal */
@@ -43,8 +49,22 @@ export interface HttpClientAdapter {
   readonly stream: (request: ClientRequest) => Effect.Effect<ClientResponse, ConnectError, Scope.Scope>
 }
 
+/**
+ * What a server knows of the connection a request came on.
+ * @internal
+ */
+export interface Connection {
+  readonly httpVersion: "1.1" | "2"
+  /** The client's certificate, when it presented one over TLS; read on first use. */
+  readonly peerCertificate: () => PeerCertificate | undefined
+}
+
+/** A connection over plain HTTP/1.1, the same for every request. @internal */
+export const plainHttp1: Connection = { httpVersion: "1.1", peerCertificate: () => undefined }
+
 /** @internal */
 export interface ServerRequest {
+  readonly connection: Connection
   readonly method: string
   readonly path: string
   /** The query string, without the `?`. */
@@ -77,12 +97,16 @@ export const declaredTooLarge = (headers: Headers.Headers, maxBytes: number): Co
     : undefined
 }
 
-/** Node's headers (node:http, undici) as Headers: a repeated header's values joined by commas. @internal */
+/**
+ * Node's headers (node:http, node:http2, undici) as Headers: a repeated header's values joined
+ * by commas, HTTP/2 pseudo-headers (`:path`, `:status`) left out.
+ * @internal
+ */
 export const fromNodeHeaders = (raw: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>): Headers.Headers => {
   const out: Record<string, string> = {}
   for (const name in raw) {
     const value = raw[name]
-    if (value !== undefined) out[name] = typeof value === "string" ? value : value.join(", ")
+    if (value !== undefined && name.charCodeAt(0) !== 0x3a) out[name] = typeof value === "string" ? value : value.join(", ")
   }
   return Headers.unsafeFromRecord(out)
 }

@@ -32,14 +32,19 @@ const listen = (
     readable.off("data", handlers.data)
     readable.off("end", handlers.end)
     readable.off("error", handlers.error)
-    readable.off("aborted", handlers.error)
+    readable.off("aborted", aborted)
   }
   const handlers = on(done)
+  // node:http requests report a vanished client as "aborted" (and an error only when read); a
+  // node:http2 stream reports so too when it closes with its writable side still open, which
+  // after the whole body has arrived (a server that answered before the request ended) is no error.
+  const aborted = () => {
+    if (!readable.readableEnded) handlers.error(new Error("the peer aborted the stream"))
+  }
   readable.on("data", handlers.data)
   readable.on("end", handlers.end)
   readable.on("error", handlers.error)
-  // node:http requests report a vanished client as "aborted" (and an error only when read).
-  readable.on("aborted", handlers.error)
+  readable.on("aborted", aborted)
   return done
 }
 

@@ -106,7 +106,12 @@ const handleUnary = (
     body = request.bytes(config.readMaxBytes)
   }
   const checked = preamble(request, config, encodingName, !get)
-  const ctx = new HandlerContextImpl(impl.method, request.headers, checked instanceof ConnectError ? undefined : checked.timeoutMs)
+  const ctx = new HandlerContextImpl(
+    impl.method,
+    request.headers,
+    checked instanceof ConnectError ? undefined : checked.timeoutMs,
+    request.connection
+  )
   if (checked instanceof ConnectError) return Effect.succeed(unaryErrorResponse(checked, ctx))
   const codec = methodCodec(impl.method, json)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerUnaryAcceptEncoding])
@@ -178,7 +183,12 @@ const handleStream = (
   const type = P.parseContentType(request.headers[P.headerContentType])
   if (type === undefined || !type.stream) return unsupportedMediaType(true)
   const checked = preamble(request, config, request.headers[P.headerStreamEncoding], true)
-  const ctx = new HandlerContextImpl(impl.method, request.headers, checked instanceof ConnectError ? undefined : checked.timeoutMs)
+  const ctx = new HandlerContextImpl(
+    impl.method,
+    request.headers,
+    checked instanceof ConnectError ? undefined : checked.timeoutMs,
+    request.connection
+  )
   const codec = methodCodec(impl.method, type.json)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerStreamAcceptEncoding])
   const endStream = (error: ConnectError | undefined) => {

@@ -5,7 +5,8 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
 import * as Option from "effect/Option"
-import type { HandlerContext } from "../../ConnectService.js"
+import type { HandlerContext, PeerCertificate } from "../../ConnectService.js"
+import type { Connection } from "../http.js"
 
 /** @internal */
 export class HandlerContextImpl implements HandlerContext {
@@ -16,9 +17,18 @@ export class HandlerContextImpl implements HandlerContext {
   constructor(
     readonly method: DescMethod,
     readonly requestHeaders: Headers.Headers,
-    timeoutMs: number | undefined
+    timeoutMs: number | undefined,
+    private readonly connection: Connection
   ) {
     this.deadline = timeoutMs === undefined ? Option.none() : Option.some(Date.now() + timeoutMs)
+  }
+
+  get httpVersion(): "1.1" | "2" {
+    return this.connection.httpVersion
+  }
+
+  get peerCertificate(): Option.Option<PeerCertificate> {
+    return Option.fromNullable(this.connection.peerCertificate())
   }
 
   get service(): DescService {

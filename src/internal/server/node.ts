@@ -1,6 +1,7 @@
 /**
- * The universal server model on node:http (and later node:http2): the fast path, with one
- * fiber per request and nothing between the socket and the protocol.
+ * The universal server model on node:http and node:http2 (its compatibility API, which gives
+ * both versions the same request and response shapes): the fast path, with one fiber per
+ * request and nothing between the socket and the protocol.
  * @internal
  */
 import * as Effect from "effect/Effect"
@@ -8,18 +9,74 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
+import type * as Http2 from "node:http2"
+import type { TLSSocket } from "node:tls"
 import { ConnectError } from "../../ConnectError.js"
-import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
-import { fromNodeHeaders, splitUrl } from "../http.js"
+import type { PeerCertificate } from "../../ConnectService.js"
+import type { Connection, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
+import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
 import { readChunks, readWhole } from "../nodeStream.js"
+
+/** A request as node:http or node:http2's compatibility API gives it. @internal */
+export type NodeRequest = Http.IncomingMessage | Http2.Http2ServerRequest
+
+/** A response as node:http or node:http2's compatibility API gives it. @internal */
+export type NodeResponse = Http.ServerResponse | Http2.Http2ServerResponse
 
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
+const isHttp2 = (req: NodeRequest): req is Http2.Http2ServerRequest => req.httpVersionMajor === 2
+
+/** The TLS socket a request came on, if it came over TLS. */
+const tlsSocketOf = (req: NodeRequest): TLSSocket | undefined => {
+  const socket = isHttp2(req) ? req.stream.session?.socket : req.socket
+  return socket !== undefined && "encrypted" in socket && socket.encrypted === true ? socket as TLSSocket : undefined
+}
+
+const nameFields = (name: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>) => {
+  const out: Record<string, string | ReadonlyArray<string>> = {}
+  for (const field in name) {
+    const value = name[field]
+    if (value !== undefined) out[field] = value
+  }
+  return out
+}
+
+const peerCertificateOf = (socket: TLSSocket): PeerCertificate | undefined => {
+  const certificate = socket.getPeerCertificate()
+  // An empty object when the client sent none.
+  if (certificate === null || certificate.raw === undefined) return undefined
+  return {
+    subject: nameFields(certificate.subject),
+    issuer: nameFields(certificate.issuer),
+    subjectAltName: certificate.subjectaltname,
+    serialNumber: certificate.serialNumber,
+    fingerprint256: certificate.fingerprint256,
+    validFrom: certificate.valid_from,
+    validTo: certificate.valid_to,
+    authorized: socket.authorized,
+    raw: new Uint8Array(certificate.raw)
+  }
+}
+
+const connectionOf = (req: NodeRequest): Connection => {
+  const tls = tlsSocketOf(req)
+  if (tls === undefined) return isHttp2(req) ? plainHttp2 : plainHttp1
+  let certificate: PeerCertificate | undefined | null = null
+  return {
+    httpVersion: isHttp2(req) ? "2" : "1.1",
+    peerCertificate: () => certificate === null ? certificate = peerCertificateOf(tls) : certificate
+  }
+}
+
+const plainHttp2: Connection = { httpVersion: "2", peerCertificate: () => undefined }
+
 /** @internal */
-export const toServerRequest = (req: Http.IncomingMessage, url: string = req.url ?? "/"): ServerRequest => {
+export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/"): ServerRequest => {
   const headers = fromNodeHeaders(req.headers)
   return {
+    connection: connectionOf(req),
     method: req.method ?? "GET",
     ...splitUrl(url),
     headers,
@@ -70,17 +127,19 @@ const writeResponse = (res: Http.ServerResponse, response: ServerResponse): Effe
 }
 
 /**
- * A node:http request listener serving `handler`, forking one fiber per request with
- * `runFork`; a client that goes away interrupts its fiber.
+ * A request listener for node:http and node:http2 serving `handler`, forking one fiber per
+ * request with `runFork`; a client that goes away interrupts its fiber.
  * @internal
  */
 export const nodeListener = (
   handler: ServerHandler,
   runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
 ) =>
-(req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(res, response))))
-  res.on("close", () => {
-    if (!res.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+(req: NodeRequest, res: NodeResponse): void => {
+  // node:http2's compatibility response has every method and event writeResponse uses.
+  const out = res as Http.ServerResponse
+  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(out, response))))
+  out.on("close", () => {
+    if (!out.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
   })
 }

@@ -14,7 +14,7 @@ import * as Http from "node:http"
 import { ConnectError } from "../../ConnectError.js"
 import { collectBounded } from "../bytes.js"
 import type { ServerHandler, ServerRequest } from "../http.js"
-import { declaredTooLarge, splitUrl } from "../http.js"
+import { declaredTooLarge, plainHttp1, splitUrl } from "../http.js"
 import { toServerRequest as fromIncomingMessage } from "./node.js"
 
 const readError = (cause: unknown) => new ConnectError({ code: "canceled", message: "failed to read the request body", cause })
@@ -22,6 +22,7 @@ const readError = (cause: unknown) => new ConnectError({ code: "canceled", messa
 const fromPlatformRequest = (request: HttpServerRequest.HttpServerRequest): ServerRequest => {
   const body = Stream.mapError(request.stream, readError)
   return {
+    connection: plainHttp1,
     method: request.method,
     ...splitUrl(request.url),
     headers: request.headers,

@@ -1,0 +1,187 @@
+/**
+ * One port for HTTP/1.1 and HTTP/2: a node:net (or node:tls) server accepts every connection
+ * and hands it to a node:http or a node:http2 server, chosen by the HTTP/2 connection preface
+ * in cleartext (as connect-go does) and by ALPN over TLS. Both share one request listener, and
+ * shutdown is graceful for both: GOAWAY on HTTP/2, `Connection: close` on HTTP/1.1, calls in
+ * flight given a grace period, then cut.
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { Buffer } from "node:buffer"
+import * as Http from "node:http"
+import * as Http2 from "node:http2"
+import * as Net from "node:net"
+import * as Tls from "node:tls"
+import type { NodeRequest, NodeResponse } from "./node.js"
+
+/** @internal */
+export interface ListenOptions {
+  readonly port: number
+  readonly host: string
+  readonly tls: Tls.TlsOptions | undefined
+  /** How long an idle HTTP/1.1 connection or HTTP/2 session stays open. */
+  readonly idleTimeoutMs: number
+  readonly maxConcurrentStreams: number
+  readonly maxHeaderListSize: number
+  readonly shutdownGraceMs: number
+}
+
+/** @internal */
+export interface Listening {
+  readonly address: Net.AddressInfo
+  /** How many HTTP/2 sessions, HTTP/1.1 connections and calls are open now (for leak tests). */
+  readonly open: () => { readonly sessions: number; readonly connections: number; readonly calls: number }
+}
+
+const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1")
+
+/**
+ * Reads from a new cleartext connection until its first bytes tell HTTP/2's preface from an
+ * HTTP/1.1 request line, then gives the connection, bytes unread, to `route`.
+ */
+const sniffPreface = (socket: Net.Socket, route: (socket: Net.Socket, http2: boolean) => void, timeoutMs: number) => {
+  let seen: Buffer = Buffer.alloc(0)
+  const stop = () => {
+    socket.off("data", onData)
+    socket.setTimeout(0)
+  }
+  const onData = (chunk: Buffer) => {
+    seen = seen.byteLength === 0 ? chunk : Buffer.concat([seen, chunk])
+    const compared = Math.min(seen.byteLength, preface.byteLength)
+    const http2 = seen.subarray(0, compared).equals(preface.subarray(0, compared))
+    if (http2 && seen.byteLength < preface.byteLength) return
+    stop()
+    socket.pause()
+    socket.unshift(seen)
+    route(socket, http2)
+  }
+  socket.on("data", onData)
+  socket.setTimeout(timeoutMs, () => socket.destroy())
+  socket.once("error", () => socket.destroy())
+}
+
+/** A call refused before it reaches a protocol, with a Connect error body (and the connection closed on HTTP/1.1). */
+const refuse = (res: NodeResponse, status: number, code: string, message: string) => {
+  const body = JSON.stringify({ code, message })
+  const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }
+  if (res instanceof Http.ServerResponse) headers["connection"] = "close"
+  res.writeHead(status, headers)
+  res.end(body)
+}
+
+/**
+ * The size of a header list as HTTP/2 counts it (RFC 9113, 6.5.2: name, value and 32 bytes
+ * each). node:http2 announces SETTINGS_MAX_HEADER_LIST_SIZE but accepts larger lists; node:http
+ * enforces its own limit while parsing.
+ */
+const headerListSize = (raw: ReadonlyArray<string>) => {
+  let size = 0
+  for (let i = 0; i < raw.length; i++) size += raw[i]!.length
+  return size + 16 * raw.length
+}
+
+/**
+ * Serves `listener` on one port over HTTP/1.1 and HTTP/2 (cleartext, or TLS when `tls` is
+ * given) until the Scope closes.
+ * @internal
+ */
+export const listen = (
+  listener: (req: NodeRequest, res: NodeResponse) => void,
+  options: ListenOptions
+): Effect.Effect<Listening, Error, Scope.Scope> =>
+  Effect.suspend(() => {
+    let shuttingDown = false
+    let calls = 0
+    let allCallsDone: (() => void) | undefined
+    const track = (req: NodeRequest, res: NodeResponse) => {
+      if (shuttingDown) return refuse(res, 503, "unavailable", "the server is shutting down")
+      if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderListSize) {
+        return refuse(res, 431, "resource_exhausted", `request headers are larger than ${options.maxHeaderListSize} bytes`)
+      }
+      calls++
+      res.once("close", () => {
+        if (--calls === 0) allCallsDone?.()
+      })
+      listener(req, res)
+    }
+
+    const http1 = Http.createServer(track)
+    http1.keepAliveTimeout = options.idleTimeoutMs
+    const connections = new Set<Net.Socket>()
+    http1.on("connection", (socket: Net.Socket) => {
+      connections.add(socket)
+      socket.once("close", () => connections.delete(socket))
+    })
+
+    const http2 = Http2.createServer({
+      settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: options.maxHeaderListSize },
+      maxHeaderListPairs: 256
+    }, track)
+    const sessions = new Set<Http2.ServerHttp2Session>()
+    http2.on("session", (session) => {
+      sessions.add(session)
+      session.once("close", () => sessions.delete(session))
+      // A session with no frames for this long is closed gracefully (streams in flight finish).
+      session.setTimeout(options.idleTimeoutMs, () => session.close())
+      session.on("error", () => session.destroy())
+    })
+
+    const route = (socket: Net.Socket, isHttp2: boolean) => {
+      if (isHttp2) {
+        // node:http2 reads what the socket already holds (the sniffed preface) itself.
+        http2.emit("connection", socket)
+      } else {
+        http1.emit("connection", socket)
+        // node:http parses the socket's handle directly from now on: the bytes sniffed and put
+        // back reach its parser only as a "data" event of the flowing socket.
+        socket.resume()
+      }
+    }
+    // noDelay as node:http sets it on the sockets it accepts itself: small responses leave at once.
+    const acceptor = options.tls === undefined
+      ? Net.createServer({ noDelay: true }, (socket) => sniffPreface(socket, route, options.idleTimeoutMs))
+      : Tls.createServer(
+        { ...options.tls, noDelay: true, ALPNProtocols: ["h2", "http/1.1"] },
+        (socket) => route(socket, socket.alpnProtocol === "h2")
+      )
+    // A failed TLS handshake is the client's problem, not the server's.
+    acceptor.on("tlsClientError", (_error: Error, socket: Net.Socket) => socket.destroy())
+
+    const shutdown = Effect.async<void>((resume) => {
+      shuttingDown = true
+      acceptor.close()
+      for (const session of sessions) session.close()
+      http1.closeIdleConnections()
+      const cut = () => {
+        clearTimeout(timer)
+        allCallsDone = undefined
+        for (const session of sessions) session.destroy()
+        for (const socket of connections) socket.destroy()
+        // Done once every connection has closed (a tick or two after its destroy).
+        const closed = () => {
+          if (sessions.size > 0 || connections.size > 0) return setImmediate(closed)
+          resume(Effect.void)
+        }
+        closed()
+      }
+      const timer = setTimeout(cut, options.shutdownGraceMs)
+      if (calls === 0) cut()
+      else allCallsDone = cut
+    })
+
+    return Effect.acquireRelease(
+      Effect.async<Net.AddressInfo, Error>((resume) => {
+        const onError = (error: Error) => resume(Effect.fail(error))
+        acceptor.once("error", onError)
+        acceptor.listen(options.port, options.host, () => {
+          acceptor.off("error", onError)
+          resume(Effect.succeed(acceptor.address() as Net.AddressInfo))
+        })
+      }),
+      () => shutdown
+    ).pipe(Effect.map((address): Listening => ({
+      address,
+      open: () => ({ sessions: sessions.size, connections: connections.size, calls })
+    })))
+  })
