@@ -1,14 +1,16 @@
 /**
  * Interop: `buf curl` (connect-go inside the @bufbuild/buf binary) against our server, over
- * HTTP/1.1 with the Connect protocol and the schema read from test/proto. buf curl prints
+ * HTTP/1.1, h2c and TLS with the Connect protocol and the schema read from test/proto. buf curl prints
  * response messages as JSON on stdout, errors as JSON on stderr, and exits with 8 × the
  * error's numeric code.
  */
 import { fromBinary } from "@bufbuild/protobuf"
 import { base64Decode } from "@bufbuild/protobuf/wire"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { ConnectServer } from "connect-effect"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -16,6 +18,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ErrorDetailSchema } from "../gen/connecteffect/test/v1/test_pb.js"
 import { ourServer } from "../support/servers.js"
+import { testCertificates } from "../support/tls.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const buf = join(root, "node_modules", ".bin", "buf")
@@ -244,4 +247,68 @@ describe("buf curl against our server", () => {
         expect(errorOf(run.stderr).code).toBe("unimplemented")
       }))
   })
+})
+
+describe("buf curl against our server over HTTP/2", () => {
+  layer(ourServer(), { excludeTestServices: true })((it) => {
+    it.effect("h2c with prior knowledge: unary, and a bidi stream (which needs HTTP/2 with connect-go)", () =>
+      Effect.gen(function*() {
+        const unary = yield* bufCurl([
+          "-v",
+          "--http2-prior-knowledge",
+          "--schema",
+          schema,
+          "--data",
+          JSON.stringify({ text: "over h2c" }),
+          yield* methodUrl("Echo")
+        ])
+        expect(unary.exitCode).toBe(0)
+        expect(unary.stderr).toMatch(/HTTP\/2\.0 200/)
+        expect(jsonDocuments(unary.stdout)[0]!.text).toBe("over h2c")
+        const bidi = yield* bufCurl([
+          "--http2-prior-knowledge",
+          "--schema",
+          schema,
+          "--data",
+          [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"),
+          yield* methodUrl("BidiStream")
+        ])
+        expect(bidi.stderr).toBe("")
+        expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(["one", "two"])
+      }))
+  })
+
+  it.scoped("TLS with a client certificate: ALPN h2", () =>
+    Effect.gen(function*() {
+      const certs = testCertificates()
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "buf-curl-tls-"))),
+        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+      )
+      const file = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text)
+        return join(dir, name)
+      }
+      const context = yield* Layer.build(ourServer({
+        tls: { cert: certs.serverCert, key: certs.serverKey, clientCertificates: { ca: certs.ca } }
+      }))
+      const { url } = Context.get(context, ConnectServer.ConnectServer)
+      const run = yield* bufCurl([
+        "-v",
+        "--cacert",
+        file("ca.pem", certs.ca),
+        "--cert",
+        file("client.pem", certs.clientCert),
+        "--key",
+        file("client.key", certs.clientKey),
+        "--schema",
+        schema,
+        "--data",
+        JSON.stringify({ text: "over TLS" }),
+        `${url}/connecteffect.test.v1.TestService/Echo`
+      ])
+      expect(run.exitCode).toBe(0)
+      expect(run.stderr).toMatch(/HTTP\/2\.0 200/)
+      expect(jsonDocuments(run.stdout)[0]!.text).toBe("over TLS")
+    }))
 })
