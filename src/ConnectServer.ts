@@ -15,11 +15,12 @@ import { Buffer } from "node:buffer"
 import type * as Tls from "node:tls"
 import * as Compression from "./Compression.js"
 import * as ConnectService from "./ConnectService.js"
-import type { ServerConfig } from "./internal/connect/server.js"
+import { connectProtocol } from "./internal/connect/server.js"
 import type { ServerHandler } from "./internal/http.js"
 import { listen } from "./internal/server/listen.js"
 import { nodeListener } from "./internal/server/node.js"
 import { toHttpApp as platformApp } from "./internal/server/platform.js"
+import type { ServerConfig } from "./internal/server/protocol.js"
 import { makeRouter } from "./internal/server/router.js"
 
 /**
@@ -166,7 +167,7 @@ const makeHandler = <Services extends ReadonlyArray<DescService>>(
 ): Effect.Effect<ServerHandler, never, Implementations<Services>> =>
   Effect.map(
     Effect.forEach(options.services, (service) => ConnectService.tag(service)),
-    (registered) => makeRouter(registered, configOf(options))
+    (registered) => makeRouter(registered, [connectProtocol], configOf(options))
   ) as Effect.Effect<ServerHandler, never, Implementations<Services>>
 
 /**

@@ -22,17 +22,10 @@ import { methodCodec } from "../methodCodec.js"
 import type { Serialization } from "../serialization.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
+import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
 import { endStreamToJsonBytes, errorToJsonBytes } from "./errorJson.js"
 import { decodeGetQuery } from "./get.js"
 import * as P from "./protocol.js"
-
-/** @internal */
-export interface ServerConfig {
-  readonly readMaxBytes: number
-  readonly writeMaxBytes: number
-  readonly compressMinBytes: number
-  readonly acceptCompression: ReadonlyArray<Compression>
-}
 
 const plain = (status: number, headers: Record<string, string> = {}): Effect.Effect<ServerResponse> =>
   Effect.succeed({ status, headers, body: undefined })
@@ -236,8 +229,8 @@ const handleStream = (
   })
 }
 
-/** Serves one call of `impl` in the Connect protocol. @internal */
-export const handleConnect = (
+/** Serves one call of `impl` in the Connect protocol. */
+const handleConnect = (
   impl: MethodImplementation,
   request: ServerRequest,
   config: ServerConfig
@@ -250,4 +243,18 @@ export const handleConnect = (
   }
   if (request.method !== "POST") return methodNotAllowed("POST")
   return handleStream(impl, request, config)
+}
+
+/**
+ * The Connect protocol on the server: its content types, and GET for unary calls. It is also
+ * the router's fallback, answering requests no protocol accepts (415 with Accept-Post).
+ * @internal
+ */
+export const connectProtocol: ServerProtocol = {
+  accepts: (request) => request.method === "GET" || P.parseContentType(request.headers[P.headerContentType]) !== undefined,
+  serve: handleConnect,
+  notFound: (request) => {
+    const error = new ConnectError({ code: "unimplemented", message: `${request.path} is not implemented` })
+    return { ...unaryErrorResponse(error, undefined), status: 404 }
+  }
 }

@@ -1,0 +1,32 @@
+/**
+ * What the router needs of a protocol: whether a request speaks it, and how to serve a call of
+ * it. Connect is one; gRPC and gRPC-Web plug in beside it without touching the router.
+ * @internal
+ */
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Compression } from "../../Compression.js"
+import type { MethodImplementation } from "../../ConnectService.js"
+import type { ServerRequest, ServerResponse } from "../http.js"
+
+/** How the server treats messages, whatever protocol carries them. @internal */
+export interface ServerConfig {
+  readonly readMaxBytes: number
+  readonly writeMaxBytes: number
+  readonly compressMinBytes: number
+  readonly acceptCompression: ReadonlyArray<Compression>
+}
+
+/** @internal */
+export interface ServerProtocol {
+  /** Whether `request` speaks this protocol (its content type, and for Connect GET, its method). */
+  readonly accepts: (request: ServerRequest) => boolean
+  /** Serves one call of `impl`. */
+  readonly serve: (
+    impl: MethodImplementation,
+    request: ServerRequest,
+    config: ServerConfig
+  ) => Effect.Effect<ServerResponse, never, Scope.Scope>
+  /** The answer to a path that names no method, in this protocol's terms. */
+  readonly notFound: (request: ServerRequest) => ServerResponse
+}
