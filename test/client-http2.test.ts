@@ -15,7 +15,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
-import { connectNodeH2, eventually, type H2Server, h2Server, selfSigned } from "./support/h2Servers.js"
+import { connectNodeH2, eventually, type H2Server, h2Server } from "./support/h2Servers.js"
+import { testCertificates } from "./support/tls.js"
 
 type ClientOptions = Omit<ConnectTransport.Http2Options, "baseUrl">
 
@@ -212,14 +213,14 @@ describe("ConnectTransport.layerHttp2: streams", () => {
 })
 
 describe("ConnectTransport.layerHttp2: TLS", () => {
-  const serverTls = selfSigned()
-  const clientTls = selfSigned("client")
+  const certs = testCertificates()
+  const serverTls = { cert: certs.serverCert, key: certs.serverKey }
 
-  it.live("https: with a self-signed certificate given as ca", () =>
+  it.live("https: with the certificate's CA given as ca", () =>
     leakChecked(connectNodeH2({ tls: serverTls }), (server) =>
       Effect.gen(function*() {
         expect(server.url.startsWith("https:")).toBe(true)
-        const client = yield* clientOf(server, { ca: serverTls.cert })
+        const client = yield* clientOf(server, { ca: certs.ca })
         expect((yield* client.echo({ text: "tls" })).text).toBe("tls")
         expect(Chunk.size(yield* Stream.runCollect(client.bidiStream([{ text: "a" }, { text: "b" }])))).toBe(2)
         const untrusted = yield* clientOf(server)
@@ -229,11 +230,11 @@ describe("ConnectTransport.layerHttp2: TLS", () => {
       })))
 
   it.live("mutual TLS: a client certificate the server asks for", () =>
-    leakChecked(connectNodeH2({ tls: { ...serverTls, clientCa: clientTls.cert } }), (server) =>
+    leakChecked(connectNodeH2({ tls: { ...serverTls, clientCa: certs.ca } }), (server) =>
       Effect.gen(function*() {
-        const client = yield* clientOf(server, { ca: serverTls.cert, cert: clientTls.cert, key: clientTls.key })
+        const client = yield* clientOf(server, { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey })
         expect((yield* client.echo({ text: "mtls" })).text).toBe("mtls")
-        const anonymous = yield* clientOf(server, { ca: serverTls.cert })
+        const anonymous = yield* clientOf(server, { ca: certs.ca })
         expect((yield* Effect.flip(anonymous.echo({ text: "x" }))).code).toBe("unavailable")
       })))
 })

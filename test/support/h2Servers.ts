@@ -7,13 +7,9 @@
 import { type ConnectRouter } from "@connectrpc/connect"
 import { connectNodeAdapter } from "@connectrpc/connect-node"
 import * as Effect from "effect/Effect"
-import { execFileSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Http2 from "node:http2"
 import type { AddressInfo } from "node:net"
 import type * as Net from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { connectNodeRoutes } from "./testService.js"
 
 export interface H2Server {
@@ -28,24 +24,10 @@ export interface H2Server {
   readonly dropConnections: () => void
 }
 
+/** A server's certificate and key (PEM), e.g. from `testCertificates()`. */
 export interface Tls {
   readonly key: string
   readonly cert: string
-}
-
-/** A self-signed certificate for localhost and 127.0.0.1, made with openssl in a temp dir. */
-export const selfSigned = (cn = "localhost"): Tls => {
-  const dir = mkdtempSync(join(tmpdir(), "connect-effect-tls-"))
-  try {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-      "-subj", `/CN=${cn}`, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")
-    ], { stdio: "ignore" })
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 export interface H2ServerOptions {
