@@ -79,6 +79,13 @@ export interface ServeOptions<Services extends ReadonlyArray<DescService>> exten
    */
   readonly maxConcurrentStreams?: number
   /**
+   * How long an HTTP/1.1 client may take to send a request's headers before its connection is
+   * closed (default 60 seconds, Node's): a client trickling headers (slowloris) holds nothing longer.
+   *
+   * @since 0.2.0
+   */
+  readonly headersTimeoutMs?: number
+  /**
    * Largest size of an HTTP/2 request's header list (default 16 KiB; HTTP/1.1 has Node's 16 KiB).
    *
    * @since 0.2.0
@@ -216,6 +223,7 @@ export const layer = <const Services extends ReadonlyArray<DescService>>(
         host: options.host ?? "127.0.0.1",
         tls: options.tls === undefined ? undefined : tlsOptions(options.tls),
         idleTimeoutMs: options.keepAliveTimeoutMs ?? 65_000,
+        headersTimeoutMs: options.headersTimeoutMs ?? 60_000,
         maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
         maxHeaderListSize: options.maxHeaderBytes ?? 16 * 1024,
         shutdownGraceMs: options.shutdownGraceMs ?? 5000

@@ -18,6 +18,7 @@ import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
+import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { testCertificates } from "./support/tls.js"
@@ -340,5 +341,30 @@ describe("HTTP/2 under hostile clients", () => {
       yield* Fiber.join(closing)
       expect(yield* server.activity).toEqual({ http2Sessions: 0, http1Connections: 0, callsInFlight: 0 })
       watcher.destroy()
+    }))
+})
+
+describe("HTTP/1.1 on the shared port", () => {
+  it.scopedLive("a client that trickles its request headers is cut off after headersTimeoutMs (slowloris)", () =>
+    Effect.gen(function*() {
+      const { server } = yield* serve({ headersTimeoutMs: 1000 })
+      const start = Date.now()
+      const closedAfter = yield* Effect.async<number>((resume) => {
+        const socket = Net.connect(server.port, "127.0.0.1")
+        socket.on("error", () => {})
+        socket.write("POST /connecteffect.test.v1.TestService/Echo HTTP/1.1\r\nHost: x\r\n")
+        const timer = setInterval(() => socket.write("X-Slow: 1\r\n"), 200)
+        socket.on("close", () => {
+          clearInterval(timer)
+          resume(Effect.succeed(Date.now() - start))
+        })
+        return Effect.sync(() => {
+          clearInterval(timer)
+          socket.destroy()
+        })
+      }).pipe(Effect.timeout("10 seconds"))
+      expect(closedAfter).toBeGreaterThanOrEqual(900)
+      const answer = yield* Effect.promise(() => nodeClient(server.url, "1.1").echo({ text: "others fine" }))
+      expect(answer.text).toBe("others fine over HTTP/1.1")
     }))
 })

@@ -22,6 +22,8 @@ export interface ListenOptions {
   readonly tls: Tls.TlsOptions | undefined
   /** How long an idle HTTP/1.1 connection or HTTP/2 session stays open. */
   readonly idleTimeoutMs: number
+  /** How long an HTTP/1.1 client may take to send a request's headers. */
+  readonly headersTimeoutMs: number
   readonly maxConcurrentStreams: number
   readonly maxHeaderListSize: number
   readonly shutdownGraceMs: number
@@ -106,8 +108,16 @@ export const listen = (
       listener(req, res)
     }
 
-    const http1 = Http.createServer(track)
+    // Node checks its connections' timeouts every 30 s by default: often enough for its own
+    // 60 s header timeout, not for a shorter one.
+    const http1 = Http.createServer(
+      { connectionsCheckingInterval: Math.min(30_000, Math.max(250, options.headersTimeoutMs / 4)) },
+      track
+    )
     http1.keepAliveTimeout = options.idleTimeoutMs
+    http1.headersTimeout = options.headersTimeoutMs
+    // Above Node's 1 s minimum for a connection check, and at least the headers' own timeout.
+    http1.requestTimeout = Math.max(options.headersTimeoutMs, 300_000)
     const connections = new Set<Net.Socket>()
     http1.on("connection", (socket: Net.Socket) => {
       connections.add(socket)
@@ -152,7 +162,8 @@ export const listen = (
       shuttingDown = true
       acceptor.close()
       for (const session of sessions) session.close()
-      http1.closeIdleConnections()
+      // Stops its timeout checks and closes its idle connections (it was never listening itself).
+      http1.close()
       const cut = () => {
         clearTimeout(timer)
         allCallsDone = undefined
@@ -176,6 +187,9 @@ export const listen = (
         acceptor.once("error", onError)
         acceptor.listen(options.port, options.host, () => {
           acceptor.off("error", onError)
+          // node:http starts checking its connections' header and request timeouts (slowloris)
+          // when it listens; it never does itself here, so it is told.
+          http1.emit("listening")
           resume(Effect.succeed(acceptor.address() as Net.AddressInfo))
         })
       }),
