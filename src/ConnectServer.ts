@@ -18,7 +18,7 @@ import * as ConnectService from "./ConnectService.js"
 import { connectProtocol } from "./internal/connect/server.js"
 import type { ServerHandler } from "./internal/http.js"
 import { listen } from "./internal/server/listen.js"
-import { nodeListener } from "./internal/server/node.js"
+import { type CallCount, nodeListener } from "./internal/server/node.js"
 import { toHttpApp as platformApp } from "./internal/server/platform.js"
 import type { ServerConfig } from "./internal/server/protocol.js"
 import { makeRouter } from "./internal/server/router.js"
@@ -218,7 +218,8 @@ export const layer = <const Services extends ReadonlyArray<DescService>>(
     Effect.gen(function*() {
       const handler = yield* makeHandler(options)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-      const listening = yield* listen(nodeListener(handler, runFork), {
+      const calls: CallCount = { open: 0, onIdle: undefined }
+      const listening = yield* listen(nodeListener(handler, runFork, calls), calls, {
         port: options.port ?? 0,
         host: options.host ?? "127.0.0.1",
         tls: options.tls === undefined ? undefined : tlsOptions(options.tls),

@@ -13,7 +13,7 @@ import * as Http from "node:http"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
-import type { NodeRequest, NodeResponse } from "./node.js"
+import type { CallCount, NodeRequest, NodeResponse } from "./node.js"
 
 /** @internal */
 export interface ListenOptions {
@@ -90,21 +90,16 @@ const headerListSize = (raw: ReadonlyArray<string>) => {
  */
 export const listen = (
   listener: (req: NodeRequest, res: NodeResponse) => void,
+  calls: CallCount,
   options: ListenOptions
 ): Effect.Effect<Listening, Error, Scope.Scope> =>
   Effect.suspend(() => {
     let shuttingDown = false
-    let calls = 0
-    let allCallsDone: (() => void) | undefined
     const track = (req: NodeRequest, res: NodeResponse) => {
       if (shuttingDown) return refuse(res, 503, "unavailable", "the server is shutting down")
       if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderListSize) {
         return refuse(res, 431, "resource_exhausted", `request headers are larger than ${options.maxHeaderListSize} bytes`)
       }
-      calls++
-      res.once("close", () => {
-        if (--calls === 0) allCallsDone?.()
-      })
       listener(req, res)
     }
 
@@ -166,7 +161,7 @@ export const listen = (
       http1.close()
       const cut = () => {
         clearTimeout(timer)
-        allCallsDone = undefined
+        calls.onIdle = undefined
         for (const session of sessions) session.destroy()
         for (const socket of connections) socket.destroy()
         // Done once every connection has closed (a tick or two after its destroy).
@@ -177,8 +172,8 @@ export const listen = (
         closed()
       }
       const timer = setTimeout(cut, options.shutdownGraceMs)
-      if (calls === 0) cut()
-      else allCallsDone = cut
+      if (calls.open === 0) cut()
+      else calls.onIdle = cut
     })
 
     return Effect.acquireRelease(
@@ -196,6 +191,6 @@ export const listen = (
       () => shutdown
     ).pipe(Effect.map((address): Listening => ({
       address,
-      open: () => ({ sessions: sessions.size, connections: connections.size, calls })
+      open: () => ({ sessions: sessions.size, connections: connections.size, calls: calls.open })
     })))
   })
