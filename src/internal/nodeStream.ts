@@ -1,7 +1,8 @@
 /**
  * Node streams and Effect: a Readable (a node:http request on the server, an undici response
  * body on the client) read with its own callbacks, with no async iterator and no Stream for a
- * body read whole, in time linear in its size however finely the peer cut it; and a Stream written into a Readable by a fiber of the caller's Scope.
+ * body read whole, in time linear in its size however finely the peer cut it; and a Stream
+ * written into a Readable by a fiber of the caller's Scope.
  * @internal
  */
 import type * as Headers from "@effect/platform/Headers"
