@@ -105,55 +105,64 @@ const unary = [
 ]
 const { count } = parseIntroduce(introduceName)
 
+interface Load {
+  readonly path: string
+  readonly bodyFile: string
+  readonly contentType: string
+  /** Write h2load's per-request log, for latencies. */
+  readonly latencies?: boolean
+}
+
+/** Runs `load` over `protocol` against each server of `measured` for every round, handing each result to `record`. */
+const measure = async (
+  protocol: "http/1.1" | "h2c",
+  load: Load,
+  on: ReadonlyMap<ServerImpl, Server>,
+  measured: ReadonlyArray<ServerImpl>,
+  record: (impl: ServerImpl, result: Awaited<ReturnType<typeof h2load>>, round: number) => void
+) => {
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of rotated(measured, r)) {
+      const result = await h2load({
+        protocol,
+        url: on.get(impl)!.url + load.path,
+        bodyFile: load.bodyFile,
+        contentType: load.contentType,
+        connections,
+        amount: { seconds, warmUp },
+        ...(load.latencies ? { logFile: join(dir, "latency.log") } : {})
+      })
+      record(impl, result, r)
+    }
+  }
+}
+
 /** Say rows (req/s, p50, p99) over `protocol`, named with `label` ("Say binary", "h2c Say binary"). */
-const measureSay = async (
+const measureSay = (
   protocol: "http/1.1" | "h2c",
   label: string,
   codec: (typeof unary)[number],
   on: ReadonlyMap<ServerImpl, Server>,
   measured: ReadonlyArray<ServerImpl>
-) => {
-  for (let r = 0; r < rounds; r++) {
-    for (const impl of rotated(measured, r)) {
-      const result = await h2load({
-        protocol,
-        url: on.get(impl)!.url + sayPath,
-        bodyFile: codec.file,
-        contentType: codec.contentType,
-        connections,
-        amount: { seconds, warmUp },
-        logFile: join(dir, "latency.log")
-      })
-      report.add(`${label}, req/s`, impl, result.perSecond)
-      report.add(`${label}, p50 ms`, impl, result.p50Ms!, 2)
-      report.add(`${label}, p99 ms`, impl, result.p99Ms!, 2)
-      log(`round ${r + 1} ${label} ${impl}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`)
-    }
-  }
-}
+) =>
+  measure(protocol, { path: sayPath, bodyFile: codec.file, contentType: codec.contentType, latencies: true }, on, measured, (impl, result, r) => {
+    report.add(`${label}, req/s`, impl, result.perSecond)
+    report.add(`${label}, p50 ms`, impl, result.p50Ms!, 2)
+    report.add(`${label}, p99 ms`, impl, result.p99Ms!, 2)
+    log(`round ${r + 1} ${label} ${impl}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`)
+  })
 
 /** The Introduce row over `protocol`: every 2xx response is a complete stream of `count` messages (answers were checked). */
-const measureIntroduce = async (
+const measureIntroduce = (
   protocol: "http/1.1" | "h2c",
   metric: string,
   on: ReadonlyMap<ServerImpl, Server>,
   measured: ReadonlyArray<ServerImpl>
-) => {
-  for (let r = 0; r < rounds; r++) {
-    for (const impl of rotated(measured, r)) {
-      const result = await h2load({
-        protocol,
-        url: on.get(impl)!.url + introducePath,
-        bodyFile: files.introduce,
-        contentType: "application/connect+proto",
-        connections,
-        amount: { seconds, warmUp }
-      })
-      report.add(metric, impl, result.perSecond * count)
-      log(`round ${r + 1} ${metric} ${impl}: ${(result.perSecond * count).toFixed(0)} messages/s`)
-    }
-  }
-}
+) =>
+  measure(protocol, { path: introducePath, bodyFile: files.introduce, contentType: "application/connect+proto" }, on, measured, (impl, result, r) => {
+    report.add(metric, impl, result.perSecond * count)
+    log(`round ${r + 1} ${metric} ${impl}: ${(result.perSecond * count).toFixed(0)} messages/s`)
+  })
 
 if (h1) {
   for (const codec of unary) await measureSay("http/1.1", `Say ${codec.name}`, codec, servers, impls)

@@ -47,6 +47,12 @@ const bufCurl = (args: ReadonlyArray<string>) =>
     return Effect.sync(() => child.kill())
   })
 
+/** A temporary directory, removed with the Scope. */
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "buf-curl-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
 const methodUrl = (method: string) =>
   Effect.map(ConnectServer.ConnectServer, (server) => `${server.url}/connecteffect.test.v1.TestService/${method}`)
 
@@ -222,10 +228,7 @@ describe("buf curl against our server", () => {
 
     it.scoped("a service we do not serve is unimplemented", () =>
       Effect.gen(function*() {
-        const dir = yield* Effect.acquireRelease(
-          Effect.sync(() => mkdtempSync(join(tmpdir(), "buf-curl-"))),
-          (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-        )
+        const dir = yield* tempDir
         writeFileSync(
           join(dir, "missing.proto"),
           [
@@ -281,10 +284,7 @@ describe("buf curl against our server over HTTP/2", () => {
   it.scoped("TLS with a client certificate: ALPN h2", () =>
     Effect.gen(function*() {
       const certs = testCertificates()
-      const dir = yield* Effect.acquireRelease(
-        Effect.sync(() => mkdtempSync(join(tmpdir(), "buf-curl-tls-"))),
-        (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-      )
+      const dir = yield* tempDir
       const file = (name: string, text: string) => {
         writeFileSync(join(dir, name), text)
         return join(dir, name)

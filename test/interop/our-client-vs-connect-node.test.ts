@@ -13,9 +13,9 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { EchoRequestSchema, ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
+import { pingPong } from "../support/pingPong.js"
 import { MissingService } from "../support/missingService.js"
 import { decompressorOf, expectBytes, payloadOf, repetitive } from "../support/bytes.js"
 import { bytesOf, envelopesOf, only, recordingProxy } from "../support/recordingProxy.js"
@@ -188,18 +188,7 @@ describe("our client against connect-node", () => {
           it.scoped("bidi ping-pong: each request is sent only after the previous response (full duplex)", () =>
             Effect.gen(function*() {
               const c = yield* client({ codec }, "h2")
-              const pending = yield* Queue.unbounded<{ text: string }>()
-              yield* Queue.offer(pending, { text: "ping 0" })
-              const received: Array<string> = []
-              yield* c.bidiStream(Stream.fromQueue(pending)).pipe(
-                Stream.tap((m) => {
-                  received.push(m.text)
-                  return received.length < 3 ? Queue.offer(pending, { text: `ping ${received.length}` }) : Queue.shutdown(pending)
-                }),
-                Stream.runDrain,
-                Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("bidi stalled: not full duplex") })
-              )
-              expect(received).toEqual(["ping 0", "ping 1", "ping 2"])
+              yield* pingPong(c.bidiStream, 3)
             }))
 
           it.scoped("taking the first messages of a long stream ends the call early", () =>

@@ -12,10 +12,10 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
+import { pingPong } from "../support/pingPong.js"
 import { expectBytes, payloadOf } from "../support/bytes.js"
 import { connectNodeH2, eventually, type H2Server } from "../support/h2Servers.js"
 
@@ -120,18 +120,7 @@ describe("our HTTP/2 client against connect-node on node:http2", () => {
     withServer((server) =>
       Effect.gen(function*() {
         const client = yield* clientOf(server)
-        const pending = yield* Queue.unbounded<{ text: string }>()
-        yield* Queue.offer(pending, { text: "ping 0" })
-        const received: Array<string> = []
-        yield* client.bidiStream(Stream.fromQueue(pending)).pipe(
-          Stream.tap((m) => {
-            received.push(m.text)
-            return received.length < 5 ? Queue.offer(pending, { text: `ping ${received.length}` }) : Queue.shutdown(pending)
-          }),
-          Stream.runDrain,
-          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => new Error("bidi stalled: not full duplex") })
-        )
-        expect(received).toEqual(["ping 0", "ping 1", "ping 2", "ping 3", "ping 4"])
+        yield* pingPong(client.bidiStream, 5)
       })
     ))
 
