@@ -15,6 +15,34 @@ export default tseslint.config(
     }
   },
   {
+    // One direction of dependency: public modules delegate to internals, never the reverse.
+    files: ["src/internal/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [{
+          regex: "^(\\.\\./)+[A-Z][A-Za-z]*\\.js$",
+          caseSensitive: true,
+          message: "internal modules must not import public ones; move what they share into src/internal/"
+        }, { regex: "^(\\.\\./)+(index|node)\\.js$", message: "internal modules must not import an entry" }]
+      }]
+    }
+  },
+  {
+    // The platform-neutral internals run in browsers: Node's modules only under internal/node/.
+    files: ["src/internal/**/*.ts"],
+    ignores: ["src/internal/node/**"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [
+          { regex: "^(\\.\\./)+[A-Z][A-Za-z]*\\.js$", caseSensitive: true, message: "internal modules must not import public ones; move what they share into src/internal/" },
+          { regex: "^(\\.\\./)+(index|node)\\.js$", message: "internal modules must not import an entry" },
+          { regex: "^(\\.\\./)*node/", message: "Node-only internals are for connect-effect/node's modules" },
+          { regex: "^(node:|undici$)", message: "Node-only: put it under src/internal/node/" }
+        ]
+      }]
+    }
+  },
+  {
     files: ["**/*.mjs", "**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } }
   }

@@ -6,11 +6,12 @@
  * Run by the conformance runner (see run.mjs):
  * `node --conditions=connect-effect-source --import tsx conformance/client.ts [--transport httpclient|undici|http2]`,
  * on `ConnectTransport.layer` over NodeHttpClient's undici (the default), on
- * `ConnectTransport.layerUndici`, or on `ConnectTransport.layerHttp2`.
+ * `NodeTransport.layerUndici`, or on `NodeTransport.layerHttp2`.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { ConnectTransport, type Transport } from "connect-effect"
+import { NodeTransport } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as FiberSet from "effect/FiberSet"
@@ -73,10 +74,10 @@ const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
     case "undici":
       return Effect.succeed((options) =>
         Layer.unwrapScoped(Effect.map(NodeHttpClient.Dispatcher, (dispatcher) =>
-          ConnectTransport.layerUndici({ ...connectOptions(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
+          NodeTransport.layerUndici({ ...connectOptions(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
       )
     case "http2":
-      return Effect.succeed((options) => ConnectTransport.layerHttp2({ ...connectOptions(options), ...options.tls }))
+      return Effect.succeed((options) => NodeTransport.layerHttp2({ ...connectOptions(options), ...options.tls }))
     default:
       return Effect.dieMessage(`unknown --transport ${name}: expected httpclient, undici or http2`)
   }

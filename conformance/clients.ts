@@ -7,7 +7,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { Compression, type ConnectTransport, type Transport } from "connect-effect"
+import { type Compression, type ConnectTransport, type Transport } from "connect-effect"
+import { NodeCompression } from "connect-effect/node"
 import type { ClientCompatRequest } from "./gen/connectrpc/conformance/v1/client_compat_pb.js"
 import {
   Codec,
@@ -24,8 +25,8 @@ import { UnsupportedRequest } from "./invoke.js"
 const compressions: ReadonlyMap<ProtoCompression, Compression.Compression | undefined> = new Map([
   [ProtoCompression.UNSPECIFIED, undefined],
   [ProtoCompression.IDENTITY, undefined],
-  [ProtoCompression.GZIP, Compression.gzip],
-  [ProtoCompression.BR, Compression.brotli]
+  [ProtoCompression.GZIP, NodeCompression.gzip],
+  [ProtoCompression.BR, NodeCompression.brotli]
 ])
 
 const unsupported = (what: string) => Effect.fail(new UnsupportedRequest({ message: `unsupported ${what}` }))

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { ConnectServer } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import { HTTPVersion, Protocol } from "./gen/connectrpc/conformance/v1/config_pb.js"
 import { ConformanceService } from "./gen/connectrpc/conformance/v1/service_pb.js"
 import {

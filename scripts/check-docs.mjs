@@ -28,7 +28,7 @@ for (const source of sources) {
 const tsconfig = join(outDir, `${prefix}tsconfig.json`)
 writeFileSync(tsconfig, JSON.stringify({
   extends: "../../tsconfig.base.json",
-  compilerOptions: { noEmit: true, noUnusedLocals: false },
+  compilerOptions: { noEmit: true },
   files
 }))
 try {

@@ -21,11 +21,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { ConnectError } from "./ConnectError.js"
+import { ConnectError } from "./internal/connectError.js"
 import { deadlineOf, effectWithin, streamWithin } from "./internal/deadline.js"
 import { exactlyOne } from "./internal/exactlyOne.js"
 import { propertyName } from "./internal/propertyName.js"
-import * as Transport from "./Transport.js"
+import * as Transport from "./internal/transport.js"
 
 /**
  * Request messages of a client- or bidi-streaming call: a Stream, or any Iterable.

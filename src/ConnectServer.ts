@@ -1,6 +1,7 @@
 /**
- * Serving service implementations: over node:http directly (the fast path), or as an
- * @effect/platform HttpApp to mount in an existing HttpRouter or HttpServer.
+ * Serving service implementations on Node (from `connect-effect/node`): over node:http and
+ * node:http2 directly (the fast path), or as an @effect/platform HttpApp to mount in an existing
+ * HttpRouter or HttpServer.
  *
  * @since 0.1.0
  */
@@ -13,15 +14,16 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { Buffer } from "node:buffer"
 import type * as Tls from "node:tls"
-import * as Compression from "./Compression.js"
+import type * as Compression from "./Compression.js"
 import * as ConnectService from "./ConnectService.js"
 import { connectProtocol } from "./internal/connect/server.js"
 import type { ServerHandler } from "./internal/http.js"
-import { listen } from "./internal/server/listen.js"
-import { type CallCount, nodeListener } from "./internal/server/node.js"
-import { toHttpApp as platformApp } from "./internal/server/platform.js"
+import { listen } from "./internal/node/listen.js"
+import { type CallCount, nodeListener } from "./internal/node/server.js"
+import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
 import type { ServerConfig } from "./internal/server/protocol.js"
 import { makeRouter } from "./internal/server/router.js"
+import * as NodeCompression from "./NodeCompression.js"
 
 /**
  * How the server treats messages, whatever HTTP server carries them.
@@ -166,7 +168,7 @@ const configOf = (options: ProtocolOptions): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
   writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
   compressMinBytes: options.compressMinBytes ?? 1024,
-  acceptCompression: options.acceptCompression ?? Compression.defaults
+  acceptCompression: options.acceptCompression ?? NodeCompression.defaults
 })
 
 const makeHandler = <Services extends ReadonlyArray<DescService>>(

@@ -7,7 +7,6 @@
  */
 import type {
   DescMessage,
-  DescMethod,
   DescMethodBiDiStreaming,
   DescMethodClientStreaming,
   DescMethodServerStreaming,
@@ -16,69 +15,46 @@ import type {
   MessageInitShape,
   MessageShape
 } from "@bufbuild/protobuf"
-import type * as Headers from "@effect/platform/Headers"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { PropertyName } from "./ConnectClient.js"
-import type { ConnectError } from "./ConnectError.js"
+import type { ConnectError } from "./internal/connectError.js"
 import { propertyName } from "./internal/propertyName.js"
+import type { HandlerContext, MethodImplementation, Registered } from "./internal/server/service.js"
 import { toStreamingHandler } from "./internal/server/streamingHandler.js"
 
-/**
- * What a handler knows of its call besides the request message(s).
- *
- * @since 0.1.0
- * @category models
- */
-export interface HandlerContext {
-  readonly service: DescService
-  readonly method: DescMethod
-  readonly requestHeaders: Headers.Headers
-  /** When the client gives up (epoch milliseconds), from its timeout; the handler is interrupted then. */
-  readonly deadline: Option.Option<number>
-  /** Headers to send; sent before the first response message. */
-  readonly responseHeaders: globalThis.Headers
-  /** Trailers to send after the last response message. */
-  readonly responseTrailers: globalThis.Headers
+export type {
   /**
-   * The HTTP version the call came over.
+   * What a handler knows of its call besides the request message(s).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  HandlerContext,
+  /**
+   * A method ready to serve, with the services its handler needs already provided.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  MethodImplementation,
+  /**
+   * A TLS client's certificate, as a handler sees it.
    *
    * @since 0.2.0
+   * @category models
    */
-  readonly httpVersion: "1.1" | "2"
+  PeerCertificate,
   /**
-   * The certificate the client presented over TLS (see `ConnectServer`'s `tls.clientCertificates`).
+   * An implementation of service `S` in context, as a server finds it.
    *
-   * @since 0.2.0
+   * @since 0.1.0
+   * @category models
    */
-  readonly peerCertificate: Option.Option<PeerCertificate>
-}
-
-/**
- * A TLS client's certificate, as a handler sees it.
- *
- * @since 0.2.0
- * @category models
- */
-export interface PeerCertificate {
-  /** Its subject's fields, e.g. `{ CN: "client-1", O: "Example" }` (a repeated field is a list). */
-  readonly subject: Readonly<Record<string, string | ReadonlyArray<string>>>
-  readonly issuer: Readonly<Record<string, string | ReadonlyArray<string>>>
-  /** `subjectaltname` as Node gives it, e.g. `"DNS:client.example, IP Address:127.0.0.1"`. */
-  readonly subjectAltName: string | undefined
-  readonly serialNumber: string
-  /** SHA-256 fingerprint, colon-separated hex. */
-  readonly fingerprint256: string
-  readonly validFrom: string
-  readonly validTo: string
-  /** Whether it chains to one of the server's trusted client CAs. */
-  readonly authorized: boolean
-  /** The certificate in DER. */
-  readonly raw: Uint8Array
-}
+  Registered
+} from "./internal/server/service.js"
 
 /**
  * @since 0.1.0
@@ -152,33 +128,6 @@ export type HandlersContext<H> = {
     : never
     : never
 }[keyof H]
-
-/**
- * A method ready to serve, with the services its handler needs already provided.
- *
- * @since 0.1.0
- * @category models
- */
-export interface MethodImplementation {
-  readonly method: DescMethod
-  /** Set for unary methods: the fast path, with no Stream machinery. */
-  readonly unary: ((request: unknown, context: HandlerContext) => Effect.Effect<unknown, unknown>) | undefined
-  /** Set for server-streaming methods: one request, read whole, with no request Stream. */
-  readonly serverStreaming: ((request: unknown, context: HandlerContext) => Stream.Stream<unknown, unknown>) | undefined
-  /** Every method as a stream of requests to a stream of responses. */
-  readonly streaming: (requests: Stream.Stream<unknown, ConnectError>, context: HandlerContext) => Stream.Stream<unknown, unknown>
-}
-
-/**
- * An implementation of service `S` in context, as a server finds it.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Registered<S extends DescService> {
-  readonly service: S
-  readonly methods: ReadonlyArray<MethodImplementation>
-}
 
 /**
  * The Context tag of the implementation of `service`; the same service gives the same tag.

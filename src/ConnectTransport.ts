@@ -1,66 +1,36 @@
 /**
- * The Connect protocol client transport: on any @effect/platform `HttpClient` (NodeHttpClient's
- * undici or node:http, FetchHttpClient in browsers), or on an undici Dispatcher directly (the
- * fast path on Node), or on node:http2 (Node only, full duplex).
+ * The Connect protocol client transport on any @effect/platform `HttpClient`: FetchHttpClient in
+ * browsers, Deno, Bun and edge runtimes, NodeHttpClient on Node. On Node, `NodeTransport` from
+ * `connect-effect/node` is faster (undici directly) and speaks HTTP/2 (full-duplex bidi).
  *
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Dispatcher } from "undici"
 import * as Compression from "./Compression.js"
-import { fromHttpClient } from "./internal/client/platformHttp.js"
-import { fromDispatcher } from "./internal/client/undici.js"
-import { type ConnectClientConfig, makeConnectTransport } from "./internal/connect/client.js"
-import * as Transport from "./Transport.js"
+import { fromHttpClient } from "./internal/platform/httpClient.js"
+import { makeConnectTransport } from "./internal/connect/client.js"
+import { connectClientConfig, type ConnectTransportOptions } from "./internal/connect/options.js"
+import * as Transport from "./internal/transport.js"
 
 /**
+ * The options of a Connect transport.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** The server's URL; method paths (`/package.Service/Method`) are appended to it. */
-  readonly baseUrl: string
-  /** `binary` (protobuf, the default) or `json`. */
-  readonly codec?: "binary" | "json"
-  /** Compress requests with this (none by default). */
-  readonly sendCompression?: Compression.Compression
-  /** Messages smaller than this are sent uncompressed (default 1 KiB). */
-  readonly compressMinBytes?: number
-  /** Compressions offered for responses (default gzip and br). */
-  readonly acceptCompression?: ReadonlyArray<Compression.Compression>
-  /** Send unary calls of methods marked `NO_SIDE_EFFECTS` as cacheable Connect GET requests. */
-  readonly useHttpGet?: boolean
-  /** Largest response message accepted, before and after decompression (default 4 MiB). */
-  readonly readMaxBytes?: number
-  /** Largest request message sent (default 4 MiB). */
-  readonly writeMaxBytes?: number
+export type Options = ConnectTransportOptions
+
+export {
   /**
-   * Keep the HttpClient's own tracing spans for each request (default false: a span per call
-   * costs about a third of a small call's time).
+   * The default limit of a message's size, the same as gRPC's.
+   *
+   * @since 0.1.0
+   * @category constants
    */
-  readonly httpTracing?: boolean
-}
-
-/**
- * The default limit of a message's size, the same as gRPC's.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultMaxBytes = 4 * 1024 * 1024
-
-const configOf = (options: Omit<Options, "httpTracing">): ConnectClientConfig => ({
-  baseUrl: options.baseUrl,
-  json: options.codec === "json",
-  sendCompression: options.sendCompression,
-  compressMinBytes: options.compressMinBytes ?? 1024,
-  acceptCompression: options.acceptCompression ?? Compression.defaults,
-  useHttpGet: options.useHttpGet ?? false,
-  readMaxBytes: options.readMaxBytes ?? defaultMaxBytes,
-  writeMaxBytes: options.writeMaxBytes ?? defaultMaxBytes
-})
+  defaultMaxBytes
+} from "./internal/connect/options.js"
 
 /**
  * Builds a Connect transport on the HttpClient in context.
@@ -72,7 +42,7 @@ export const make = (options: Options): Effect.Effect<Transport.Transport, never
   Effect.map(HttpClient.HttpClient, (client) =>
     makeConnectTransport(
       fromHttpClient(options.httpTracing === true ? client : HttpClient.withTracerDisabledWhen(client, () => true)),
-      configOf(options)
+      connectClientConfig(options, Compression.defaults)
     ))
 
 /**
@@ -90,115 +60,3 @@ export const make = (options: Options): Effect.Effect<Transport.Transport, never
  */
 export const layer = (options: Options): Layer.Layer<Transport.Transport, never, HttpClient.HttpClient> =>
   Layer.effect(Transport.Transport, make(options))
-
-/**
- * Options of the transport on undici: the protocol's options, and the Dispatcher to send with.
- *
- * @since 0.1.0
- * @category models
- */
-export interface UndiciOptions extends Omit<Options, "httpTracing"> {
-  /**
-   * The undici Dispatcher (an `Agent`, `Pool` or `Client`) that sends the requests; it stays
-   * yours to close. By default the Layer makes an `Agent` of its own, without undici's header and
-   * body timeouts (a call is bounded by its own `timeout`; a stream may be idle for long), and
-   * destroys it when released.
-   */
-  readonly dispatcher?: Dispatcher
-}
-
-/**
- * A Layer of the Connect transport on undici directly, with no `HttpClient`: the fastest client
- * path on Node. Calls go straight to the Dispatcher's connection pool, and a response body is
- * read with its own callbacks; interrupting a call still aborts its request.
- *
- * @example
- * ```ts
- * program.pipe(Effect.provide(ConnectTransport.layerUndici({ baseUrl: "http://localhost:8080" })))
- * ```
- * @since 0.1.0
- * @category layers
- */
-export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Transport> =>
-  Layer.scoped(
-    Transport.Transport,
-    Effect.map(
-      options.dispatcher === undefined
-        ? Effect.acquireRelease(
-          // Loaded on first use, so that a program that never sends with undici (a server) never loads it.
-          Effect.promise(() => import("undici")).pipe(Effect.map(({ Agent }) => new Agent({ headersTimeout: 0, bodyTimeout: 0 }))),
-          (agent) => Effect.promise(() => agent.destroy())
-        )
-        : Effect.succeed(options.dispatcher),
-      (dispatcher) => makeConnectTransport(fromDispatcher(dispatcher), configOf(options))
-    )
-  )
-
-/**
- * Options of the transport on node:http2: the protocol's options, TLS, and how connections are
- * kept alive.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Http2Options extends Omit<Options, "httpTracing"> {
-  /** Certificate authorities trusted for an `https:` base URL (PEM), instead of Node's defaults. */
-  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
-  /** A client certificate chain (PEM), for servers that ask for one (mutual TLS). */
-  readonly cert?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
-  /** The client certificate's private key (PEM). */
-  readonly key?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
-  /** Reject a server whose certificate does not verify (default true). */
-  readonly rejectUnauthorized?: boolean
-  /**
-   * Send a PING on a connection that has received nothing for this long, and drop it (failing
-   * its calls with unavailable) if the PING is not answered in `pingTimeoutMs`. Off by default,
-   * as in gRPC; a server that answers GOAWAY "too_many_pings" doubles it.
-   */
-  readonly pingIntervalMs?: number
-  /** How long a PING may go unanswered (default 15 s). */
-  readonly pingTimeoutMs?: number
-  /** Ping connections with no call open too (default false: only busy ones). */
-  readonly pingIdleConnection?: boolean
-  /** Close a connection that has had no call for this long (default 15 minutes). */
-  readonly idleTimeoutMs?: number
-  /** Fail calls waiting for a connection that is not established after this long (default 30 s). */
-  readonly connectTimeoutMs?: number
-}
-
-/**
- * A Layer of the Connect transport on node:http2, Node only: calls to one server share a
- * connection (a new one is opened when the server's limit of concurrent streams is reached or
- * it sends GOAWAY), and a streaming call is full duplex, so bidi streams work. An `http:`
- * base URL is HTTP/2 over cleartext with prior knowledge (h2c), an `https:` one TLS with ALPN
- * `h2`. Interrupting a call resets its stream (RST_STREAM CANCEL); releasing the Layer closes
- * every connection.
- *
- * @example
- * ```ts
- * program.pipe(Effect.provide(ConnectTransport.layerHttp2({ baseUrl: "http://localhost:8080" })))
- * ```
- * @since 0.2.0
- * @category layers
- */
-export const layerHttp2 = (options: Http2Options): Layer.Layer<Transport.Transport> =>
-  Layer.scoped(
-    Transport.Transport,
-    Effect.map(
-      Effect.acquireRelease(
-        // Loaded on first use: node:http2 stays out of programs (and bundles) that never use it.
-        Effect.promise(() => import("./internal/client/http2.js")).pipe(Effect.map(({ makeHttp2Adapter }) =>
-          makeHttp2Adapter({
-            tls: { ca: options.ca, cert: options.cert, key: options.key, rejectUnauthorized: options.rejectUnauthorized },
-            pingIntervalMs: options.pingIntervalMs ?? Number.POSITIVE_INFINITY,
-            pingTimeoutMs: options.pingTimeoutMs ?? 15_000,
-            pingIdle: options.pingIdleConnection ?? false,
-            idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
-            connectTimeoutMs: options.connectTimeoutMs ?? 30_000
-          })
-        )),
-        (adapter) => adapter.close
-      ),
-      (adapter) => makeConnectTransport(adapter, configOf(options))
-    )
-  )

@@ -1,5 +1,7 @@
 /**
- * connect-effect: Effect-native clients and servers for the Connect RPC protocol.
+ * connect-effect: Effect-native clients and services for the Connect RPC protocol. This entry
+ * runs on any JavaScript platform with fetch (browsers, Deno, Bun, edge runtimes, Node) and
+ * imports no `node:` module; Node servers and transports are in `connect-effect/node`.
  *
  * @since 0.1.0
  */
@@ -12,8 +14,6 @@ export * as Compression from "./Compression.js"
 export * as ConnectClient from "./ConnectClient.js"
 /** @since 0.1.0 */
 export * as ConnectError from "./ConnectError.js"
-/** @since 0.1.0 */
-export * as ConnectServer from "./ConnectServer.js"
 /** @since 0.1.0 */
 export * as ConnectService from "./ConnectService.js"
 /** @since 0.1.0 */

@@ -4,7 +4,8 @@
  * makes but never a Dispatcher it is given.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConnectClient, ConnectError, ConnectTransport } from "connect-effect"
+import { ConnectClient, ConnectError } from "connect-effect"
+import { NodeTransport } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -58,12 +59,12 @@ describe.each(clientTransports)("over $name", (transport) => {
     }))
 })
 
-describe("ConnectTransport.layerUndici", () => {
+describe("NodeTransport.layerUndici", () => {
   it.scopedLive("destroys the Agent it made when the Layer is released, closing its connections", () =>
     Effect.gen(function*() {
       const server = yield* countingServer
       yield* Effect.scoped(Effect.gen(function*() {
-        const context = yield* Layer.build(ConnectTransport.layerUndici({ baseUrl: server.url }))
+        const context = yield* Layer.build(NodeTransport.layerUndici({ baseUrl: server.url }))
         const client = yield* Effect.provide(ConnectClient.make(TestService), context)
         yield* client.echo({ text: "hi" })
         expect(server.open()).toBe(1)
@@ -77,7 +78,7 @@ describe("ConnectTransport.layerUndici", () => {
       const dispatcher = new Agent()
       yield* Effect.addFinalizer(() => Effect.promise(() => dispatcher.destroy()))
       const call = Effect.scoped(Effect.gen(function*() {
-        const context = yield* Layer.build(ConnectTransport.layerUndici({ baseUrl: server.url, dispatcher }))
+        const context = yield* Layer.build(NodeTransport.layerUndici({ baseUrl: server.url, dispatcher }))
         const client = yield* Effect.provide(ConnectClient.make(TestService), context)
         return (yield* client.echo({ text: "again" })).text
       }))

@@ -1,11 +1,12 @@
 /**
- * What the HTTP/2 transport (`ConnectTransport.layerHttp2`) does with its connections and with
+ * What the HTTP/2 transport (`NodeTransport.layerHttp2`) does with its connections and with
  * the network's failures: a second connection past the peer's SETTINGS_MAX_CONCURRENT_STREAMS,
  * GOAWAY, dropped connections, RST_STREAM codes, flow control, keep-alive PINGs, idle close, and
  * TLS with server and client certificates. Every test ends with no session left on the server.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConnectClient, ConnectTransport } from "connect-effect"
+import { ConnectClient } from "connect-effect"
+import { NodeTransport } from "connect-effect/node"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -14,15 +15,16 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
+import * as Net from "node:net"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { connectNodeH2, eventually, type H2Server, h2Server } from "./support/h2Servers.js"
 import { testCertificates } from "./support/tls.js"
 
-type ClientOptions = Omit<ConnectTransport.Http2Options, "baseUrl">
+type ClientOptions = Omit<NodeTransport.Http2Options, "baseUrl">
 
 const clientOf = (server: H2Server, options: ClientOptions = {}) =>
   Effect.gen(function*() {
-    const context = yield* Layer.build(ConnectTransport.layerHttp2({ baseUrl: server.url, ...options }))
+    const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: server.url, ...options }))
     return yield* Effect.provide(ConnectClient.make(TestService), context)
   })
 
@@ -42,7 +44,7 @@ const leakChecked = <A, E, E2>(
 const rawServer = (respond: (stream: Http2.ServerHttp2Stream) => void, settings?: Http2.Settings) =>
   h2Server({ stream: respond }, settings === undefined ? {} : { settings })
 
-describe("ConnectTransport.layerHttp2: connections", () => {
+describe("NodeTransport.layerHttp2: connections", () => {
   it.live("opens a second connection when the peer's max concurrent streams is reached", () =>
     leakChecked(connectNodeH2({ settings: { maxConcurrentStreams: 2 } }), (server) =>
       Effect.gen(function*() {
@@ -98,7 +100,7 @@ describe("ConnectTransport.layerHttp2: connections", () => {
 
   it.live("an unreachable server fails with unavailable", () =>
     Effect.gen(function*() {
-      const context = yield* Layer.build(ConnectTransport.layerHttp2({ baseUrl: "http://127.0.0.1:1" }))
+      const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: "http://127.0.0.1:1" }))
       const client = yield* Effect.provide(ConnectClient.make(TestService), context)
       expect((yield* Effect.flip(client.echo({ text: "x" }))).code).toBe("unavailable")
     }).pipe(Effect.scoped))
@@ -136,6 +138,32 @@ describe("ConnectTransport.layerHttp2: connections", () => {
       expect(pings).toBe(idle)
     }).pipe(Effect.scoped))
 
+  it.live("a peer that stops answering (no PING ACK) fails the open call with unavailable within the PING timeout", () =>
+    Effect.gen(function*() {
+      // Speaks just enough HTTP/2 to take a request (its SETTINGS and an ACK of the client's),
+      // then falls silent without closing: only keep-alive can tell the connection is dead.
+      const sockets = new Set<Net.Socket>()
+      const server = Net.createServer((socket) => {
+        sockets.add(socket)
+        socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+        socket.once("data", () => socket.write(Buffer.from([0, 0, 0, 4, 1, 0, 0, 0, 0])))
+        socket.on("error", () => {})
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.void))),
+        () => Effect.sync(() => { for (const s of sockets) s.destroy(); server.close() })
+      )
+      const url = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
+      const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: url, pingIntervalMs: 50, pingTimeoutMs: 100 }))
+      const client = yield* Effect.provide(ConnectClient.make(TestService), context)
+      const started = Date.now()
+      const error = yield* Effect.flip(client.echo({ text: "anyone there?" }))
+      expect(error.code).toBe("unavailable")
+      expect(error.message).toContain("PING")
+      expect(Date.now() - started).toBeLessThan(2_000)
+      expect(sockets.size).toBe(1)
+    }).pipe(Effect.scoped))
+
   it.live("GOAWAY ENHANCE_YOUR_CALM too_many_pings halves the rate of PINGs", () =>
     Effect.gen(function*() {
       const pings = new Map<Http2.ServerHttp2Session, number>()
@@ -168,7 +196,7 @@ describe("ConnectTransport.layerHttp2: connections", () => {
     }).pipe(Effect.scoped))
 })
 
-describe("ConnectTransport.layerHttp2: streams", () => {
+describe("NodeTransport.layerHttp2: streams", () => {
   const resetWith = (code: number) =>
     rawServer((stream) => stream.close(code))
 
@@ -212,7 +240,7 @@ describe("ConnectTransport.layerHttp2: streams", () => {
   })
 })
 
-describe("ConnectTransport.layerHttp2: TLS", () => {
+describe("NodeTransport.layerHttp2: TLS", () => {
   const certs = testCertificates()
   const serverTls = { cert: certs.serverCert, key: certs.serverKey }
 

@@ -7,7 +7,7 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf"
 import { describe, expect, it } from "@effect/vitest"
-import { ConnectServer } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Net from "node:net"
 import { EchoRequestSchema } from "./gen/connecteffect/test/v1/test_pb.js"

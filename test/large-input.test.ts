@@ -5,7 +5,8 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf"
 import { describe, expect, it } from "@effect/vitest"
-import { ConnectClient, ConnectServer } from "connect-effect"
+import { ConnectClient } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"

@@ -1,12 +1,13 @@
-// Our client on its fastest path: ConnectClient over ConnectTransport.layerUndici (no HttpClient).
+// Our client on its fastest path: ConnectClient over NodeTransport.layerUndici (no HttpClient).
 import { Effect, type Layer, ManagedRuntime } from "effect"
-import { ConnectClient, ConnectTransport, type Transport } from "../../src/index.js"
+import { ConnectClient, type Transport } from "../../src/index.js"
+import { NodeTransport } from "../../src/node.js"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { saySentence } from "../workload.js"
 import type { Counts, Phase } from "../client-load.js"
 
 export const makePhase = (url: string, headers: Record<string, string>): Promise<Phase> =>
-  makePhaseOn(ConnectTransport.layerUndici({ baseUrl: url, codec: "binary" }), headers)
+  makePhaseOn(NodeTransport.layerUndici({ baseUrl: url, codec: "binary" }), headers)
 
 /** Call loops of our client over the transport `layer` makes. */
 export const makePhaseOn = async (layer: Layer.Layer<Transport.Transport>, headers: Record<string, string>): Promise<Phase> => {

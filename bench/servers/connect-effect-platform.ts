@@ -4,7 +4,7 @@ import { HttpRouter, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Effect, Layer } from "effect"
 import { createServer } from "node:http"
-import { ConnectServer } from "../../src/index.js"
+import { ConnectServer } from "../../src/node.js"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { ElizaLive } from "./connect-effect.js"
 

@@ -1,6 +1,7 @@
 // connect-effect on its fastest path: ConnectServer.layer, the direct node:http server.
 import { Deferred, Effect, Layer, Stream } from "effect"
-import { ConnectServer, ConnectService } from "../../src/index.js"
+import { ConnectService } from "../../src/index.js"
+import { ConnectServer } from "../../src/node.js"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { parseIntroduce } from "../workload.js"
 

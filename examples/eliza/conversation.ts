@@ -2,7 +2,7 @@
  * The demo conversation: all four RPCs of the Eliza service, printed as they happen. Over
  * HTTP/2, Converse is full duplex: each sentence is sent only once Eliza has answered the last.
  */
-import { ConnectTransport } from "connect-effect"
+import { NodeTransport } from "connect-effect/node"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -74,11 +74,11 @@ const tlsOf = (options: ClientOptions) => ({
 /** The Connect transport for the options: node:http2, or undici (with its own Agent for custom TLS). */
 const transport = (options: ClientOptions) => {
   const tls = tlsOf(options)
-  if (options.http === "2") return ConnectTransport.layerHttp2({ baseUrl: options.baseUrl, ...tls })
-  if (Object.keys(tls).length === 0) return ConnectTransport.layerUndici({ baseUrl: options.baseUrl })
+  if (options.http === "2") return NodeTransport.layerHttp2({ baseUrl: options.baseUrl, ...tls })
+  if (Object.keys(tls).length === 0) return NodeTransport.layerUndici({ baseUrl: options.baseUrl })
   return Layer.unwrapScoped(Effect.map(
     Effect.acquireRelease(Effect.sync(() => new Agent({ connect: tls })), (agent) => Effect.promise(() => agent.close())),
-    (dispatcher) => ConnectTransport.layerUndici({ baseUrl: options.baseUrl, dispatcher })
+    (dispatcher) => NodeTransport.layerUndici({ baseUrl: options.baseUrl, dispatcher })
   ))
 }
 

@@ -3,7 +3,7 @@
  * RPCs, first over HTTP/1.1, then over HTTP/2 (Converse full duplex), prints the conversation,
  * and stops the server.
  */
-import { ConnectServer } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

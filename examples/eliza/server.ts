@@ -5,7 +5,7 @@
  * then shuts down gracefully.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { ConnectServer } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

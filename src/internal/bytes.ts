@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ConnectError } from "../ConnectError.js"
+import { ConnectError } from "./connectError.js"
 import { tooLarge } from "./http.js"
 
 /**

@@ -3,7 +3,28 @@
  * encoding header, and the response's encoder from the peer's accepted encodings.
  * @internal
  */
-import type { Compression } from "../Compression.js"
+import type * as Effect from "effect/Effect"
+import { ConnectError } from "./connectError.js"
+
+/**
+ * A compression algorithm, named as in `Content-Encoding`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Compression {
+  readonly name: string
+  readonly compress: (data: Uint8Array) => Effect.Effect<Uint8Array, ConnectError>
+  /** Fails with resource_exhausted when the output would exceed `readMaxBytes`, invalid_argument on corrupt input. */
+  readonly decompress: (data: Uint8Array, readMaxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
+}
+
+/** The failure of a decompression whose output passes the reader's limit. @internal */
+export const decompressedTooLarge = (readMaxBytes: number): ConnectError =>
+  new ConnectError({
+    code: "resource_exhausted",
+    message: `decompressed message size is larger than configured readMaxBytes ${readMaxBytes}`
+  })
 
 /** @internal */
 export const findCompression = (

@@ -6,7 +6,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ConnectError } from "../ConnectError.js"
+import { ConnectError } from "./connectError.js"
 
 /** @internal */
 export interface Deadline {

@@ -6,7 +6,7 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ConnectError } from "../ConnectError.js"
+import { ConnectError } from "./connectError.js"
 
 /** @internal */
 export const cardinalityError = (what: "request" | "response", count: number): ConnectError =>

@@ -7,8 +7,8 @@ import * as Headers from "@effect/platform/Headers"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { ConnectError } from "../ConnectError.js"
-import type { PeerCertificate } from "../ConnectService.js"
+import { ConnectError } from "./connectError.js"
+import type { PeerCertificate } from "./server/service.js"
 
 /** @internal */
 export type Body = Uint8Array | Stream.Stream<Uint8Array, ConnectError>
@@ -33,6 +33,11 @@ export interface ClientResponse {
    * absent on clients that cannot see trailers (HTTP/1.1 ones).
    */
   readonly trailers?: Effect.Effect<Headers.Headers, ConnectError>
+  /**
+   * Set when the HTTP client has already undone the body's `Content-Encoding` (fetch always
+   * does, and a browser compresses and decodes on its own terms), so it must not be decoded again.
+   */
+  readonly contentDecoded?: boolean
 }
 
 /** An HTTP client library, adapted to the universal model. @internal */

@@ -5,8 +5,8 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type { Compression } from "../Compression.js"
-import { ConnectError } from "../ConnectError.js"
+import type { Compression } from "./compression.js"
+import { ConnectError } from "./connectError.js"
 import { encodeEnvelope, type Envelope, flagCompressed } from "./envelope.js"
 import type { Serialization } from "./serialization.js"
 

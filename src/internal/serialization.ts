@@ -4,7 +4,7 @@
  */
 import type { DescMessage, MessageShape, Registry } from "@bufbuild/protobuf"
 import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf"
-import { ConnectError } from "../ConnectError.js"
+import { ConnectError } from "./connectError.js"
 
 /** @internal */
 export interface Serialization<A> {

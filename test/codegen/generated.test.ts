@@ -5,7 +5,8 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ConnectServer, ConnectTransport } from "connect-effect"
+import { ConnectTransport } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { execFileSync } from "node:child_process"

@@ -7,7 +7,7 @@
 import { fromBinary } from "@bufbuild/protobuf"
 import { base64Decode } from "@bufbuild/protobuf/wire"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { ConnectServer } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

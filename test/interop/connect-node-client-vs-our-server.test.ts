@@ -9,7 +9,8 @@ import { type DescService, fromBinary, fromJson } from "@bufbuild/protobuf"
 import { Code as NodeCode, ConnectError as NodeConnectError, createClient } from "@connectrpc/connect"
 import { compressionBrotli, compressionGzip, type ConnectTransportOptions, createConnectTransport } from "@connectrpc/connect-node"
 import { describe, expect, it as vitest, layer } from "@effect/vitest"
-import { Compression, ConnectError, ConnectServer, ConnectService } from "connect-effect"
+import { ConnectError, ConnectService } from "connect-effect"
+import { ConnectServer, NodeCompression } from "connect-effect/node"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -681,7 +682,7 @@ describe("connect-node's client against our server", () => {
 
   vitest.scopedLive("a compression our server does not accept: unimplemented, and no response compression it cannot send", () =>
     Effect.gen(function*() {
-      const url = yield* urlOf(ourServer({ acceptCompression: [Compression.gzip] }))
+      const url = yield* urlOf(ourServer({ acceptCompression: [NodeCompression.gzip] }))
       const { exchanges, url: proxied } = yield* recordingProxy(url)
       const sendsBr = nodeClientOf(TestService, proxied, { sendCompression: compressionBrotli, compressMinBytes: 0 })
       const unary = yield* failure(() => sendsBr.echo({ text: "br" }))

@@ -8,7 +8,8 @@ import { create, type DescService, fromBinary, fromJson } from "@bufbuild/protob
 import { Code as NodeCode, ConnectError as NodeConnectError } from "@connectrpc/connect"
 import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Code, Compression, ConnectClient, ConnectError, Transport } from "connect-effect"
+import { Code, ConnectClient, ConnectError, Transport } from "connect-effect"
+import { NodeCompression } from "connect-effect/node"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -206,7 +207,7 @@ describe("our client against connect-node", () => {
             }))
         })
 
-        describe.each([Compression.gzip, Compression.brotli])("compression $name", (compression) => {
+        describe.each([NodeCompression.gzip, NodeCompression.brotli])("compression $name", (compression) => {
           const options = { codec, sendCompression: compression, compressMinBytes: 0, acceptCompression: [compression] }
           const decompress = decompressorOf(compression.name)
 
@@ -499,7 +500,7 @@ describe("our client against connect-node", () => {
               const { client, exchanges } = yield* proxiedClient({
                 codec,
                 useHttpGet: true,
-                sendCompression: Compression.gzip,
+                sendCompression: NodeCompression.gzip,
                 compressMinBytes: 0
               })
               const res = yield* client.echo({ text: "gz get", payload: repetitive(300) })
@@ -555,7 +556,7 @@ describe("our client against connect-node", () => {
 
           it.scoped("readMaxBytes bounds decompression: small compressed, large decompressed", () =>
             Effect.gen(function*() {
-              const { client, exchanges } = yield* proxiedClient({ codec, readMaxBytes: 10_000, acceptCompression: [Compression.gzip] })
+              const { client, exchanges } = yield* proxiedClient({ codec, readMaxBytes: 10_000, acceptCompression: [NodeCompression.gzip] })
               const unary = yield* Effect.flip(client.echo({ text: "bomb", payload: new Uint8Array(200_000) }))
               expect(unary.code).toBe("resource_exhausted")
               expect(bytesOf(exchanges[0]!.responseBody).byteLength).toBeLessThan(10_000)
@@ -644,10 +645,10 @@ describe("our client against connect-node", () => {
         Effect.gen(function*() {
           const { url } = yield* nodeServer(connectNodeAdapter({ routes: connectNodeRoutes, acceptCompression: [compressionGzip] }))
           const { exchanges, url: proxied } = yield* recordingProxy(url)
-          const sendsBr = yield* clientOf(TestService, proxied, { sendCompression: Compression.brotli, compressMinBytes: 0 })
+          const sendsBr = yield* clientOf(TestService, proxied, { sendCompression: NodeCompression.brotli, compressMinBytes: 0 })
           expect((yield* Effect.flip(sendsBr.echo({ text: "br" }))).code).toBe("unimplemented")
           expect((yield* collectUntilFailure(sendsBr.serverStream({ text: "br", count: 1 }))).error.code).toBe("unimplemented")
-          const acceptsBr = yield* clientOf(TestService, proxied, { acceptCompression: [Compression.brotli] })
+          const acceptsBr = yield* clientOf(TestService, proxied, { acceptCompression: [NodeCompression.brotli] })
           const payload = repetitive(4096)
           expectBytes([(yield* acceptsBr.echo({ text: "plain", payload })).payload], [payload])
           expect(exchanges[2]!.responseHeaders["content-encoding"]).toBeUndefined()

@@ -1,5 +1,5 @@
 /**
- * Interop: our ConnectClient over `ConnectTransport.layerHttp2` against @connectrpc/connect-node
+ * Interop: our ConnectClient over `NodeTransport.layerHttp2` against @connectrpc/connect-node
  * on node:http2 (h2c): the four kinds of call with both codecs and gzip, errors, full-duplex
  * bidi, early cancellation seen by connect-node's handler, and one connection for many calls.
  * After each test the transport is released and the server must have no session left.
@@ -7,7 +7,8 @@
 import { create } from "@bufbuild/protobuf"
 import { type ConnectRouter } from "@connectrpc/connect"
 import { describe, expect, it } from "@effect/vitest"
-import { Compression, ConnectClient, ConnectError, ConnectTransport } from "connect-effect"
+import { ConnectClient, ConnectError } from "connect-effect"
+import { NodeCompression, NodeTransport } from "connect-effect/node"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -19,12 +20,12 @@ import { pingPong } from "../support/pingPong.js"
 import { expectBytes, payloadOf } from "../support/bytes.js"
 import { connectNodeH2, eventually, type H2Server } from "../support/h2Servers.js"
 
-type ClientOptions = Omit<ConnectTransport.Http2Options, "baseUrl">
+type ClientOptions = Omit<NodeTransport.Http2Options, "baseUrl">
 
 /** A TestService client over HTTP/2 to `server`; the transport is released with the Scope. */
 const clientOf = (server: H2Server, options: ClientOptions = {}) =>
   Effect.gen(function*() {
-    const context = yield* Layer.build(ConnectTransport.layerHttp2({ baseUrl: server.url, ...options }))
+    const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: server.url, ...options }))
     return yield* Effect.provide(ConnectClient.make(TestService), context)
   })
 
@@ -49,7 +50,7 @@ const codecs = ["binary", "json"] as const
 
 describe("our HTTP/2 client against connect-node on node:http2", () => {
   describe.each(codecs)("codec %s", (codec) => {
-    for (const compression of [undefined, Compression.gzip]) {
+    for (const compression of [undefined, NodeCompression.gzip]) {
       const options: ClientOptions = compression === undefined
         ? { codec }
         : { codec, sendCompression: compression, compressMinBytes: 0 }

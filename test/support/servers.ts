@@ -3,7 +3,7 @@
  * connect-node's.
  */
 import { connectNodeAdapter } from "@connectrpc/connect-node"
-import { ConnectServer } from "connect-effect"
+import { ConnectServer } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Http from "node:http"

@@ -4,6 +4,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { ConnectTransport, type Transport } from "connect-effect"
+import { NodeTransport } from "connect-effect/node"
 import * as Layer from "effect/Layer"
 
 /** The options both transports take. */
@@ -19,5 +20,5 @@ export const clientTransports: ReadonlyArray<ClientTransport> = [
     name: "ConnectTransport.layer on NodeHttpClient.layerUndici",
     layer: (options) => ConnectTransport.layer(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
   },
-  { name: "ConnectTransport.layerUndici", layer: ConnectTransport.layerUndici }
+  { name: "NodeTransport.layerUndici", layer: NodeTransport.layerUndici }
 ]

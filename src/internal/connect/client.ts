@@ -9,10 +9,10 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { fromHttpStatus } from "../../Code.js"
-import type { Compression } from "../../Compression.js"
-import { ConnectError } from "../../ConnectError.js"
-import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../../Transport.js"
+import { fromHttpStatus } from "../code.js"
+import type { Compression } from "../compression.js"
+import { ConnectError } from "../connectError.js"
+import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../transport.js"
 import { collectBounded } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
 import { decodeEnvelopes, flagEndStream } from "../envelope.js"
@@ -64,6 +64,7 @@ export const makeConnectTransport = (http: HttpClientAdapter, config: ConnectCli
   }
 
   const responseCompression = (response: ClientResponse, header: string): Compression | undefined | ConnectError => {
+    if (header === P.headerUnaryEncoding && response.contentDecoded === true) return undefined
     const name = response.headers[header]
     const compression = findCompression(config.acceptCompression, name)
     return compression === null

@@ -4,8 +4,8 @@
  */
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire"
 import * as Headers from "@effect/platform/Headers"
-import { type Code, isCode } from "../../Code.js"
-import { ConnectError, type ErrorDetail } from "../../ConnectError.js"
+import { type Code, isCode } from "../code.js"
+import { ConnectError, type ErrorDetail } from "../connectError.js"
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()

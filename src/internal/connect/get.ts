@@ -4,7 +4,7 @@
  * @internal
  */
 import { base64Decode, base64Encode } from "@bufbuild/protobuf/wire"
-import { ConnectError } from "../../ConnectError.js"
+import { ConnectError } from "../connectError.js"
 
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()

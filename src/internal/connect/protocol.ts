@@ -2,7 +2,7 @@
  * Connect protocol constants and the header values both sides read and write.
  * @internal
  */
-import { ConnectError } from "../../ConnectError.js"
+import { ConnectError } from "../connectError.js"
 
 /** @internal */
 export const headerContentType = "content-type"

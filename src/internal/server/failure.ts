@@ -6,7 +6,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { ConnectError, isConnectError } from "../../ConnectError.js"
+import { ConnectError, isConnectError } from "../connectError.js"
 
 /** @internal */
 export const errorOfCause = (cause: Cause.Cause<unknown>): Effect.Effect<ConnectError> => {

@@ -5,7 +5,7 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
 import * as Option from "effect/Option"
-import type { HandlerContext, PeerCertificate } from "../../ConnectService.js"
+import type { HandlerContext, PeerCertificate } from "./service.js"
 import type { Connection } from "../http.js"
 
 /** @internal */

@@ -5,8 +5,8 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Compression } from "../../Compression.js"
-import type { MethodImplementation } from "../../ConnectService.js"
+import type { Compression } from "../compression.js"
+import type { MethodImplementation } from "./service.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
 
 /** How the server treats messages, whatever protocol carries them. @internal */

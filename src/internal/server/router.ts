@@ -5,7 +5,7 @@
  */
 import type { DescService } from "@bufbuild/protobuf"
 import * as Effect from "effect/Effect"
-import type { MethodImplementation, Registered } from "../../ConnectService.js"
+import type { MethodImplementation, Registered } from "./service.js"
 import type { ServerHandler } from "../http.js"
 import type { ServerConfig, ServerProtocol } from "./protocol.js"
 

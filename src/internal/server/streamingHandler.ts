@@ -6,7 +6,7 @@
 import type { DescMethod } from "@bufbuild/protobuf"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { ConnectError } from "../../ConnectError.js"
+import type { ConnectError } from "../connectError.js"
 import { exactlyOne } from "../exactlyOne.js"
 
 type Out = Effect.Effect<unknown, unknown> | Stream.Stream<unknown, unknown>

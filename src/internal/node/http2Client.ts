@@ -9,10 +9,10 @@ import * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
-import type { Code } from "../../Code.js"
-import { ConnectError, isConnectError } from "../../ConnectError.js"
+import type { Code } from "../code.js"
+import { ConnectError, isConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
-import { readChunks, readWhole } from "../nodeStream.js"
+import { readChunks, readWhole } from "./stream.js"
 import { makeSessionPool, type SessionOptions, type SessionPool } from "./http2Session.js"
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = Http2.constants

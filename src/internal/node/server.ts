@@ -11,11 +11,11 @@ import * as Stream from "effect/Stream"
 import type * as Http from "node:http"
 import type * as Http2 from "node:http2"
 import type { TLSSocket } from "node:tls"
-import { ConnectError } from "../../ConnectError.js"
-import type { PeerCertificate } from "../../ConnectService.js"
+import { ConnectError } from "../connectError.js"
+import type { PeerCertificate } from "../server/service.js"
 import type { Connection, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
-import { readChunks, readWhole } from "../nodeStream.js"
+import { readChunks, readWhole } from "./stream.js"
 
 /** A request as node:http or node:http2's compatibility API gives it. @internal */
 export type NodeRequest = Http.IncomingMessage | Http2.Http2ServerRequest

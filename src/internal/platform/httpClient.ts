@@ -10,7 +10,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ConnectError } from "../../ConnectError.js"
+import { ConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { declaredTooLarge } from "../http.js"
 import { collectBounded } from "../bytes.js"
@@ -41,8 +41,13 @@ const readBytes = (response: HttpClientResponse.HttpClientResponse, maxBytes: nu
   return collectBounded(Stream.mapError(response.stream, transportError), maxBytes)
 }
 
+// FetchHttpClient's responses keep the fetch Response they wrap; fetch hands over decoded bodies.
+const decodedByFetch = (response: HttpClientResponse.HttpClientResponse): boolean =>
+  typeof globalThis.Response === "function" && (response as { readonly source?: unknown }).source instanceof globalThis.Response
+
 const toResponse = (response: HttpClientResponse.HttpClientResponse): ClientResponse => ({
   status: response.status,
+  contentDecoded: decodedByFetch(response),
   headers: response.headers,
   body: Stream.mapError(response.stream, transportError),
   bytes: (maxBytes) => readBytes(response, maxBytes)

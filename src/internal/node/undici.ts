@@ -8,10 +8,10 @@ import type * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import type { Readable } from "node:stream"
 import type { Dispatcher } from "undici"
-import { ConnectError, isConnectError } from "../../ConnectError.js"
+import { ConnectError, isConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { fromNodeHeaders } from "../http.js"
-import { readChunks, readWhole, toReadable } from "../nodeStream.js"
+import { readChunks, readWhole, toReadable } from "./stream.js"
 
 const ignore = () => {}
 

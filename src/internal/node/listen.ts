@@ -13,7 +13,7 @@ import * as Http from "node:http"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
-import type { CallCount, NodeRequest, NodeResponse } from "./node.js"
+import type { CallCount, NodeRequest, NodeResponse } from "./server.js"
 
 /** @internal */
 export interface ListenOptions {

@@ -13,9 +13,9 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
-import { ConnectError } from "../ConnectError.js"
-import { ByteAccumulator } from "./bytes.js"
-import { declaredTooLarge, tooLarge } from "./http.js"
+import { ConnectError } from "../connectError.js"
+import { ByteAccumulator } from "../bytes.js"
+import { declaredTooLarge, tooLarge } from "../http.js"
 
 /**
  * Listens to `readable` until one of the handlers settles the read: each gets `done`, which

@@ -11,11 +11,11 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Http from "node:http"
-import { ConnectError } from "../../ConnectError.js"
+import { ConnectError } from "../connectError.js"
 import { collectBounded } from "../bytes.js"
 import type { ServerHandler, ServerRequest } from "../http.js"
 import { declaredTooLarge, plainHttp1, splitUrl } from "../http.js"
-import { toServerRequest as fromIncomingMessage } from "./node.js"
+import { toServerRequest as fromIncomingMessage } from "./server.js"
 
 const readError = (cause: unknown) => new ConnectError({ code: "canceled", message: "failed to read the request body", cause })
 

@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Http2 from "node:http2"
-import { ConnectError } from "../../ConnectError.js"
+import { ConnectError } from "../connectError.js"
 
 /** @internal */
 export interface TlsOptions {
@@ -141,7 +141,8 @@ class Connection {
 
   fail(error: ConnectError) {
     this.failure ??= error
-    if (!this.session.destroyed) this.session.destroy(undefined, Http2.constants.NGHTTP2_CANCEL)
+    // Given to destroy, the error reaches every open stream, so their calls say why they failed.
+    if (!this.session.destroyed) this.session.destroy(error, Http2.constants.NGHTTP2_CANCEL)
   }
 
   /** Counts `stream` as open on this connection until it closes. */
