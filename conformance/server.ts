@@ -15,7 +15,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConnectServer } from "connect-effect/node"
-import { HTTPVersion, Protocol } from "./gen/connectrpc/conformance/v1/config_pb.js"
 import { ConformanceService } from "./gen/connectrpc/conformance/v1/service_pb.js"
 import {
   type ServerCompatRequest,
@@ -51,19 +50,12 @@ const serverLayer = (request: ServerCompatRequest) => {
   }).pipe(Layer.provide(ConformanceLive))
 }
 
-// Every HTTP version is served on the one port; the runner picks.
-const checkSupported = (request: ServerCompatRequest) =>
-  request.protocol !== Protocol.CONNECT
-    ? Effect.dieMessage(`unsupported server configuration: ${Protocol[request.protocol]}, ${HTTPVersion[request.httpVersion]}`)
-    : Effect.void
-
 const main = Effect.gen(function*() {
   const frame = yield* Effect.flatMap(
     Stream.runHead(readFrames),
     Option.match({ onNone: () => Effect.dieMessage("stdin ended before a ServerCompatRequest"), onSome: Effect.succeed })
   )
   const request = fromBinary(ServerCompatRequestSchema, frame)
-  yield* checkSupported(request)
   yield* Effect.gen(function*() {
     const server = yield* ConnectServer.ConnectServer
     const pemCert = request.useTls ? new TextEncoder().encode(certificates.ca) : new Uint8Array(0)

@@ -17,11 +17,12 @@ import type * as Tls from "node:tls"
 import type * as Compression from "./Compression.js"
 import * as ConnectService from "./ConnectService.js"
 import { connectProtocol } from "./internal/connect/server.js"
+import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
 import type { ServerHandler } from "./internal/http.js"
 import { listen } from "./internal/node/listen.js"
 import { type CallCount, nodeListener } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
-import type { ServerConfig } from "./internal/server/protocol.js"
+import type { ServerConfig, ServerProtocol } from "./internal/server/protocol.js"
 import { makeRouter } from "./internal/server/router.js"
 import * as NodeCompression from "./NodeCompression.js"
 
@@ -40,6 +41,35 @@ export interface ProtocolOptions {
   readonly compressMinBytes?: number
   /** Compressions accepted for requests and offered for responses (default gzip and br). */
   readonly acceptCompression?: ReadonlyArray<Compression.Compression>
+  /**
+   * The protocols served (default all three). gRPC needs HTTP trailers, which an HttpApp cannot
+   * send: `toHttpApp` serves Connect and gRPC-Web only.
+   *
+   * @since 0.2.0
+   */
+  readonly protocols?: ReadonlyArray<Protocol>
+}
+
+/**
+ * The RPC protocols a server speaks, each told apart by its content type.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Protocol = "connect" | "grpc" | "grpc-web"
+
+const protocolsByName: Record<Protocol, ServerProtocol> = {
+  connect: connectProtocol,
+  grpc: grpcProtocol,
+  "grpc-web": grpcWebProtocol
+}
+
+const protocolsOf = (
+  names: ReadonlyArray<Protocol> = ["connect", "grpc", "grpc-web"],
+  canSendTrailers: boolean
+): readonly [ServerProtocol, ...Array<ServerProtocol>] => {
+  const chosen = names.filter((name) => canSendTrailers || name !== "grpc").map((name) => protocolsByName[name])
+  return chosen.length === 0 ? [connectProtocol] : chosen as [ServerProtocol, ...Array<ServerProtocol>]
 }
 
 /**
@@ -172,11 +202,12 @@ const configOf = (options: ProtocolOptions): ServerConfig => ({
 })
 
 const makeHandler = <Services extends ReadonlyArray<DescService>>(
-  options: HandlerOptions<Services>
+  options: HandlerOptions<Services>,
+  canSendTrailers: boolean
 ): Effect.Effect<ServerHandler, never, Implementations<Services>> =>
   Effect.map(
     Effect.forEach(options.services, (service) => ConnectService.tag(service)),
-    (registered) => makeRouter(registered, [connectProtocol], configOf(options))
+    (registered) => makeRouter(registered, protocolsOf(options.protocols, canSendTrailers), configOf(options))
   ) as Effect.Effect<ServerHandler, never, Implementations<Services>>
 
 /**
@@ -194,7 +225,7 @@ const makeHandler = <Services extends ReadonlyArray<DescService>>(
 export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
   options: HandlerOptions<Services>
 ): Effect.Effect<HttpApp.Default, never, Implementations<Services>> =>
-  Effect.map(makeHandler(options), platformApp)
+  Effect.map(makeHandler(options, false), platformApp)
 
 /**
  * Serves the services for as long as the Layer lives: HTTP/1.1 and HTTP/2 on one port, in
@@ -218,7 +249,7 @@ export const layer = <const Services extends ReadonlyArray<DescService>>(
   Layer.scoped(
     ConnectServer,
     Effect.gen(function*() {
-      const handler = yield* makeHandler(options)
+      const handler = yield* makeHandler(options, true)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       const calls: CallCount = { open: 0, onIdle: undefined }
       const listening = yield* listen(nodeListener(handler, runFork, calls), calls, {

@@ -85,6 +85,11 @@ export interface ServerResponse {
   readonly status: number
   readonly headers: Record<string, string>
   readonly body: Uint8Array | Stream.Stream<Uint8Array> | undefined
+  /**
+   * HTTP trailers, asked for once the body has been written (gRPC's status is only known then);
+   * only servers that can send trailers serve protocols that set them.
+   */
+  readonly trailers?: () => Record<string, string>
 }
 
 /** Handles one exchange; the Scope stays open until the response body has been written. @internal */

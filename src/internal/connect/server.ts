@@ -5,7 +5,6 @@
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt"
 import * as Headers from "@effect/platform/Headers"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -13,13 +12,13 @@ import { toHttpStatus } from "../code.js"
 import type { Compression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
 import type { MethodImplementation } from "../server/service.js"
-import { type Deadline, deadlineAfter, effectWithin, streamWithin } from "../deadline.js"
+import { effectWithin, streamWithin } from "../deadline.js"
 import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
-import { decodeEnvelopes, decodeSingleEnvelope, encodeEnvelope, type Envelope, flagEndStream } from "../envelope.js"
+import { encodeEnvelope, flagEndStream } from "../envelope.js"
 import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
-import { bodyPayload, envelopeChunk, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
+import { bodyPayload, envelopeChunk, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import type { Serialization } from "../serialization.js"
+import { handlerDeadline, requestStream, respondWhenReady, singleRequest } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -70,9 +69,6 @@ const preamble = (
   if (compression === null) return unknownCompression(encodingName, config.acceptCompression)
   return { timeoutMs, compression }
 }
-
-const handlerDeadline = (timeoutMs: number | undefined): Deadline | undefined =>
-  timeoutMs === undefined ? undefined : deadlineAfter(timeoutMs, "the handler exceeded the client's timeout of")
 
 const handleUnary = (
   impl: MethodImplementation,
@@ -131,43 +127,6 @@ const handleUnary = (
       : Effect.map(errorOfCause(cause), (error) => unaryErrorResponse(error, ctx)))
 }
 
-/**
- * Starts a streaming response once its first chunk is ready, so that the headers the handler
- * set before its first message are the ones sent.
- */
-const respondWhenReady = (
-  body: Stream.Stream<Uint8Array>,
-  headers: () => Record<string, string>
-): Effect.Effect<ServerResponse, never, Scope.Scope> =>
-  Effect.flatMap(Stream.toPull(body), (pull) =>
-    Effect.map(
-      Effect.catchAll(pull, () => Effect.succeed(Chunk.empty<Uint8Array>())),
-      (first): ServerResponse => ({
-        status: 200,
-        headers: headers(),
-        body: Stream.concat(Stream.fromChunk(first), Stream.repeatEffectChunkOption(pull))
-      })
-    ))
-
-/** A request envelope's message bytes: clients never send an end-of-stream message. */
-const requestPayload = (envelope: Envelope, compression: Compression | undefined, readMaxBytes: number) =>
-  (envelope.flags & flagEndStream) !== 0
-    ? Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
-    : envelopePayload(envelope, compression, readMaxBytes)
-
-const requestStream = <A>(
-  request: ServerRequest,
-  compression: Compression | undefined,
-  serialization: Serialization<A>,
-  readMaxBytes: number
-): Stream.Stream<A, ConnectError> =>
-  request.body.pipe(
-    decodeEnvelopes(readMaxBytes),
-    Stream.mapEffect((envelope) =>
-      Effect.flatMap(requestPayload(envelope, compression, readMaxBytes), (bytes) => parseMessage(serialization, bytes))
-    )
-  )
-
 const handleStream = (
   impl: MethodImplementation,
   request: ServerRequest,
@@ -198,15 +157,7 @@ const handleStream = (
     // without a length it is streamed, so that a bad length prefix fails before the body ends.
     const single = request.headers["content-length"] === undefined ? undefined : impl.serverStreaming
     const responses = single !== undefined
-      ? Stream.unwrap(request.bytes(config.readMaxBytes + 5).pipe(
-        Effect.flatMap((bytes) => {
-          const envelope = decodeSingleEnvelope(bytes, config.readMaxBytes)
-          return envelope instanceof ConnectError ? Effect.fail(envelope) : Effect.succeed(envelope)
-        }),
-        Effect.flatMap((envelope) => requestPayload(envelope, requestCompression, config.readMaxBytes)),
-        Effect.flatMap((bytes) => parseMessage(codec.input, bytes)),
-        Effect.map((message) => single(message, ctx))
-      ))
+      ? Stream.unwrap(Effect.map(singleRequest(request, requestCompression, codec.input, config.readMaxBytes), (message) => single(message, ctx)))
       : impl.streaming(requestStream(request, requestCompression, codec.input, config.readMaxBytes), ctx)
     const encoded = Stream.mapChunksEffect(responses, (messages) =>
       envelopeChunk(codec.output, messages, responseCompression, config))

@@ -104,25 +104,45 @@ const waitForDrain = (res: Http.ServerResponse) =>
     })
   })
 
-const writeResponse = (res: Http.ServerResponse, response: ServerResponse): Effect.Effect<void> => {
+const writeResponse = (res: NodeResponse, response: ServerResponse): Effect.Effect<void> => {
   const body = response.body
-  if (body === undefined || body instanceof Uint8Array) {
-    // A known length spares the client chunked decoding and lets it read the body in one go.
-    res.writeHead(response.status, { ...response.headers, "content-length": String(body?.byteLength ?? 0) })
-    res.end(body)
+  const trailers = response.trailers
+  if (body === undefined && "stream" in res) {
+    // One HEADERS frame that ends the stream: what gRPC calls a trailers-only response, which
+    // the compatibility API cannot send (it ends a stream with an empty DATA frame).
+    if (!res.stream.destroyed) res.stream.respond({ ...response.headers, ":status": response.status }, { endStream: true })
     return Effect.void
   }
-  res.writeHead(response.status, response.headers)
+  // node:http2's compatibility response has every method and event used from here on.
+  const out = res as Http.ServerResponse
+  if (body === undefined || body instanceof Uint8Array) {
+    if (trailers === undefined) {
+      // A known length spares the client chunked decoding and lets it read the body in one go.
+      out.writeHead(response.status, { ...response.headers, "content-length": String(body?.byteLength ?? 0) })
+    } else {
+      out.writeHead(response.status, response.headers)
+      out.addTrailers(trailers())
+    }
+    out.end(body)
+    return Effect.void
+  }
+  out.writeHead(response.status, response.headers)
   return body.pipe(
     Stream.runForEachChunk((chunk) => {
       // One syscall for all the envelopes a chunk holds, rather than one each.
-      res.cork()
+      out.cork()
       let drained = true
-      for (const bytes of chunk) drained = res.write(bytes)
-      res.uncork()
-      return drained ? Effect.void : waitForDrain(res)
+      for (const bytes of chunk) drained = out.write(bytes)
+      out.uncork()
+      return drained ? Effect.void : waitForDrain(out)
     }),
-    Effect.onExit((exit) => Effect.sync(() => (Exit.isSuccess(exit) ? res.end() : res.destroy())))
+    Effect.onExit((exit) =>
+      Effect.sync(() => {
+        if (Exit.isFailure(exit)) return out.destroy()
+        if (trailers !== undefined) out.addTrailers(trailers())
+        out.end()
+      })
+    )
   )
 }
 
@@ -148,10 +168,9 @@ export const nodeListener = (
   calls: CallCount
 ) =>
 (req: NodeRequest, res: NodeResponse): void => {
-  // node:http2's compatibility response has every method and event writeResponse uses.
   const out = res as Http.ServerResponse
   calls.open++
-  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(out, response))))
+  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(res, response))))
   out.on("close", () => {
     if (!out.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
     if (--calls.open === 0) calls.onIdle?.()

@@ -1,0 +1,153 @@
+/**
+ * The server side of gRPC and gRPC-Web, on the universal HTTP model. Both frame every message
+ * in an envelope and end with the call's status; gRPC sends it as HTTP trailers, gRPC-Web as a
+ * last envelope flagged 0x80. A call that fails before its first message is answered
+ * "trailers-only": the status in the response headers, and no body.
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { type Compression, acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
+import { ConnectError } from "../connectError.js"
+import { streamWithin } from "../deadline.js"
+import { encodeEnvelope } from "../envelope.js"
+import type { ServerRequest, ServerResponse } from "../http.js"
+import { envelopeChunk } from "../messages.js"
+import { methodCodec } from "../methodCodec.js"
+import { handlerDeadline, requestStream, singleRequest } from "../server/calls.js"
+import { errorOfCause } from "../server/failure.js"
+import { HandlerContextImpl } from "../server/handlerContext.js"
+import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
+import type { MethodImplementation } from "../server/service.js"
+import * as P from "./protocol.js"
+import { statusToHeaders } from "./status.js"
+import { encodeWebTrailers } from "./webTrailers.js"
+
+const plain = (status: number, headers: Record<string, string>): ServerResponse => ({ status, headers, body: undefined })
+
+/** The checks before the handler runs: the timeout and the request's compression. */
+const preamble = (
+  request: ServerRequest,
+  config: ServerConfig
+): { timeoutMs: number | undefined; compression: Compression | undefined } | ConnectError => {
+  const timeoutMs = P.parseTimeout(request.headers[P.headerTimeout])
+  if (timeoutMs instanceof ConnectError) return timeoutMs
+  const name = request.headers[P.headerEncoding]
+  const compression = findCompression(config.acceptCompression, name)
+  if (compression === null) {
+    return new ConnectError({
+      code: "unimplemented",
+      message: `unknown compression "${name}": supported encodings are ${acceptEncodingValue(config.acceptCompression) || "identity"}`
+    })
+  }
+  return { timeoutMs, compression }
+}
+
+/**
+ * The response to a call, once its first messages (or its end) are known: headers, messages,
+ * and the status at the end; or for a unary call that failed, trailers-only. (A streaming call
+ * keeps its headers apart even when it fails at once: grpc-go's client reads every field of a
+ * trailers-only response as a trailer, and the handler's headers would be lost.)
+ */
+const respond = (
+  web: boolean,
+  unary: boolean,
+  messages: Stream.Stream<Uint8Array, unknown>,
+  headers: () => Record<string, string>,
+  trailers: (error: ConnectError | undefined) => Record<string, string>
+): Effect.Effect<ServerResponse, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pull = yield* Stream.toPull(messages)
+    const first = yield* Effect.exit(pull)
+    if (Exit.isFailure(first)) {
+      const failure = Cause.flipCauseOption(first.cause)
+      if (Option.isSome(failure)) {
+        if (Cause.isInterruptedOnly(failure.value)) return yield* Effect.failCause(failure.value as Cause.Cause<never>)
+        const error = yield* errorOfCause(failure.value)
+        if (unary) return plain(200, { ...headers(), ...trailers(error) })
+        return web
+          ? { status: 200, headers: headers(), body: encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))) }
+          : { status: 200, headers: headers(), body: new Uint8Array(0), trailers: () => trailers(error) }
+      }
+    }
+    let error: ConnectError | undefined
+    const rest = Stream.repeatEffectChunkOption(pull).pipe(
+      Stream.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Stream.failCause(cause as Cause.Cause<never>)
+          : Stream.execute(Effect.map(errorOfCause(cause), (e) => { error = e }))
+      )
+    )
+    const sent = Exit.isSuccess(first) ? Stream.concat(Stream.fromChunk(first.value), rest) : Stream.empty
+    if (!web) return { status: 200, headers: headers(), body: sent, trailers: () => trailers(error) }
+    const end = Stream.sync(() => encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))))
+    return { status: 200, headers: headers(), body: Stream.concat(sent, end) }
+  })
+
+const serve = (web: boolean) =>
+(
+  impl: MethodImplementation,
+  request: ServerRequest,
+  config: ServerConfig
+): Effect.Effect<ServerResponse, never, Scope.Scope> => {
+  if (request.method !== "POST") return Effect.succeed(plain(405, { allow: "POST" }))
+  const type = P.parseContentType(request.headers[P.headerContentType])
+  if (type === undefined || type.web !== web) return Effect.succeed(plain(415, {}))
+  const checked = preamble(request, config)
+  const ctx = new HandlerContextImpl(
+    impl.method,
+    request.headers,
+    checked instanceof ConnectError ? undefined : checked.timeoutMs,
+    request.connection
+  )
+  const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerAcceptEncoding])
+  const headers = () => {
+    const out: Record<string, string> = {}
+    ctx.writeHeaders(out)
+    out[P.headerContentType] = P.contentType(web, type.json)
+    if (config.acceptCompression.length > 0) out[P.headerAcceptEncoding] = acceptEncodingValue(config.acceptCompression)
+    if (responseCompression !== undefined) out[P.headerEncoding] = responseCompression.name
+    return out
+  }
+  const trailers = (error: ConnectError | undefined) => {
+    const fromHandler: Record<string, string> = {}
+    ctx.writeTrailers(fromHandler, "")
+    return statusToHeaders(error, fromHandler)
+  }
+  const unary = impl.method.methodKind === "unary"
+  if (checked instanceof ConnectError) return respond(web, unary, Stream.fail(checked), headers, trailers)
+  const codec = methodCodec(impl.method, type.json)
+  const compression = checked.compression
+  const kind = impl.method.methodKind
+  const responses: Stream.Stream<unknown, unknown> = kind === "unary"
+    ? Stream.fromEffect(Effect.flatMap(singleRequest(request, compression, codec.input, config.readMaxBytes), (m) => impl.unary!(m, ctx)))
+    : kind === "server_streaming"
+    ? Stream.unwrap(Effect.map(singleRequest(request, compression, codec.input, config.readMaxBytes), (m) => impl.serverStreaming!(m, ctx)))
+    : impl.streaming(requestStream(request, compression, codec.input, config.readMaxBytes), ctx)
+  const encoded = Stream.mapChunksEffect(responses, (chunk) => envelopeChunk(codec.output, chunk, responseCompression, config))
+  return respond(web, unary, streamWithin(encoded, handlerDeadline(checked.timeoutMs)), headers, trailers)
+}
+
+const notFound = (web: boolean) => (request: ServerRequest): ServerResponse => {
+  const error = new ConnectError({ code: "unimplemented", message: `${request.path} is not implemented` })
+  const type = P.parseContentType(request.headers[P.headerContentType])
+  return plain(200, { [P.headerContentType]: P.contentType(web, type?.json ?? false), ...statusToHeaders(error) })
+}
+
+/** gRPC over HTTP/2: `application/grpc[+proto|+json]`, the status in HTTP trailers. @internal */
+export const grpcProtocol: ServerProtocol = {
+  accepts: (request) => P.parseContentType(request.headers[P.headerContentType])?.web === false,
+  serve: serve(false),
+  notFound: notFound(false)
+}
+
+/** gRPC-Web: `application/grpc-web[+proto|+json]`, the status in the body's last envelope. @internal */
+export const grpcWebProtocol: ServerProtocol = {
+  accepts: (request) => P.parseContentType(request.headers[P.headerContentType])?.web === true,
+  serve: serve(true),
+  notFound: notFound(true)
+}
