@@ -54,8 +54,15 @@ const agentLayer = (tls: TransportOptions["tls"]) =>
     )
   )
 
-/** The Connect options of a transport, without the test's own. */
-const connectOptions = ({ http2: _, tls: __, ...options }: TransportOptions) => options
+/** The options of a transport, without the test's own. */
+const transportOptions = ({ http2: _, tls: __, ...options }: TransportOptions) => options
+
+/** The options of a transport on HTTP/1.1, which cannot speak gRPC (the runner never asks it to). */
+const http1Options = (options: TransportOptions) => {
+  const { protocol, ...rest } = transportOptions(options)
+  if (protocol === "grpc") throw new Error("gRPC needs HTTP/2")
+  return { ...rest, protocol }
+}
 
 /**
  * Every client's transport: the one the command line names (an HTTP/1.1 one, or node:http2).
@@ -66,7 +73,7 @@ const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
     case undefined:
     case "httpclient":
       return Effect.succeed((options) =>
-        ConnectTransport.layer(connectOptions(options)).pipe(
+        ConnectTransport.layer(http1Options(options)).pipe(
           Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher),
           Layer.provide(agentLayer(options.tls))
         )
@@ -74,10 +81,10 @@ const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
     case "undici":
       return Effect.succeed((options) =>
         Layer.unwrapScoped(Effect.map(NodeHttpClient.Dispatcher, (dispatcher) =>
-          NodeTransport.layerUndici({ ...connectOptions(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
+          NodeTransport.layerUndici({ ...http1Options(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
       )
     case "http2":
-      return Effect.succeed((options) => NodeTransport.layerHttp2({ ...connectOptions(options), ...options.tls }))
+      return Effect.succeed((options) => NodeTransport.layerHttp2({ ...transportOptions(options), ...options.tls }))
     default:
       return Effect.dieMessage(`unknown --transport ${name}: expected httpclient, undici or http2`)
   }

@@ -29,11 +29,18 @@ const compressions: ReadonlyMap<ProtoCompression, Compression.Compression | unde
   [ProtoCompression.BR, NodeCompression.brotli]
 ])
 
+const protocols: ReadonlyMap<Protocol, TransportOptions["protocol"]> = new Map([
+  [Protocol.CONNECT, "connect"],
+  [Protocol.GRPC, "grpc"],
+  [Protocol.GRPC_WEB, "grpc-web"]
+])
+
 const unsupported = (what: string) => Effect.fail(new UnsupportedRequest({ message: `unsupported ${what}` }))
 
 /** The transport options a request asks for, or why they cannot be had. */
 const optionsOf = (request: ClientCompatRequest): Effect.Effect<TransportOptions, UnsupportedRequest> => {
-  if (request.protocol !== Protocol.CONNECT) return unsupported(`protocol ${Protocol[request.protocol]}`)
+  const protocol = protocols.get(request.protocol)
+  if (protocol === undefined) return unsupported(`protocol ${Protocol[request.protocol]}`)
   if (request.httpVersion !== HTTPVersion.HTTP_VERSION_1 && request.httpVersion !== HTTPVersion.HTTP_VERSION_2) {
     return unsupported(`HTTP version ${HTTPVersion[request.httpVersion]}`)
   }
@@ -48,12 +55,14 @@ const optionsOf = (request: ClientCompatRequest): Effect.Effect<TransportOptions
       : { cert: pem(request.clientTlsCreds.cert), key: pem(request.clientTlsCreds.key) })
   }
   return Effect.succeed({
+    protocol,
     http2: request.httpVersion === HTTPVersion.HTTP_VERSION_2,
     ...(tls === undefined ? {} : { tls }),
     baseUrl: `${tls === undefined ? "http" : "https"}://${request.host}:${request.port}`,
     codec: request.codec === Codec.JSON ? "json" : "binary",
     // The reference server checks that every request uses the case's compression.
     compressMinBytes: 0,
+    acceptCompression: NodeCompression.defaults,
     useHttpGet: request.useGetHttpMethod,
     ...(sendCompression === undefined ? {} : { sendCompression }),
     ...(request.messageReceiveLimit === 0 ? {} : { readMaxBytes: request.messageReceiveLimit })
@@ -64,7 +73,8 @@ const optionsOf = (request: ClientCompatRequest): Effect.Effect<TransportOptions
  * The options of a Connect transport that every transport takes, the HTTP version asked for,
  * and the TLS trust and client certificate (PEM) when the server speaks TLS.
  */
-export interface TransportOptions extends Omit<ConnectTransport.Options, "httpTracing"> {
+export interface TransportOptions extends Omit<ConnectTransport.Options, "httpTracing" | "protocol"> {
+  readonly protocol: "connect" | "grpc" | "grpc-web"
   readonly http2: boolean
   readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string }
 }

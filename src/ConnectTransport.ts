@@ -10,8 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Compression from "./Compression.js"
 import { fromHttpClient } from "./internal/platform/httpClient.js"
-import { makeConnectTransport } from "./internal/connect/client.js"
-import { connectClientConfig, type ConnectTransportOptions } from "./internal/connect/options.js"
+import { makeTransport } from "./internal/client/protocols.js"
+import { clientConfig, type TransportOptions } from "./internal/client/options.js"
 import * as Transport from "./internal/transport.js"
 
 /**
@@ -20,7 +20,15 @@ import * as Transport from "./internal/transport.js"
  * @since 0.1.0
  * @category models
  */
-export type Options = ConnectTransportOptions
+export interface Options extends Omit<TransportOptions, "protocol"> {
+  /**
+   * `connect` (the default) or `grpc-web`. (gRPC needs HTTP trailers, which an `HttpClient`
+   * does not show: use `NodeTransport.layerHttp2` from `connect-effect/node`.)
+   *
+   * @since 0.2.0
+   */
+  readonly protocol?: "connect" | "grpc-web"
+}
 
 export {
   /**
@@ -30,19 +38,21 @@ export {
    * @category constants
    */
   defaultMaxBytes
-} from "./internal/connect/options.js"
+} from "./internal/client/options.js"
 
 /**
- * Builds a Connect transport on the HttpClient in context.
+ * Builds a transport of the Connect protocol (or of gRPC-Web, see `protocol`) on the HttpClient
+ * in context.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<Transport.Transport, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) =>
-    makeConnectTransport(
+    makeTransport(
+      options.protocol ?? "connect",
       fromHttpClient(options.httpTracing === true ? client : HttpClient.withTracerDisabledWhen(client, () => true)),
-      connectClientConfig(options, Compression.defaults)
+      clientConfig(options, Compression.defaults)
     ))
 
 /**

@@ -7,8 +7,8 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Dispatcher } from "undici"
-import { makeConnectTransport } from "./internal/connect/client.js"
-import { connectClientConfig, type ConnectTransportOptions } from "./internal/connect/options.js"
+import { makeTransport } from "./internal/client/protocols.js"
+import { clientConfig, type TransportOptions } from "./internal/client/options.js"
 import { fromDispatcher } from "./internal/node/undici.js"
 import * as Transport from "./internal/transport.js"
 import * as NodeCompression from "./NodeCompression.js"
@@ -19,7 +19,13 @@ import * as NodeCompression from "./NodeCompression.js"
  * @since 0.1.0
  * @category models
  */
-export interface UndiciOptions extends Omit<ConnectTransportOptions, "httpTracing"> {
+export interface UndiciOptions extends Omit<TransportOptions, "httpTracing" | "protocol"> {
+  /**
+   * `connect` (the default) or `grpc-web` (gRPC needs HTTP/2: use `layerHttp2`).
+   *
+   * @since 0.2.0
+   */
+  readonly protocol?: "connect" | "grpc-web"
   /**
    * The undici Dispatcher (an `Agent`, `Pool` or `Client`) that sends the requests; it stays
    * yours to close. By default the Layer makes an `Agent` of its own, without undici's header and
@@ -52,7 +58,7 @@ export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Trans
           (agent) => Effect.promise(() => agent.destroy())
         )
         : Effect.succeed(options.dispatcher),
-      (dispatcher) => makeConnectTransport(fromDispatcher(dispatcher), connectClientConfig(options, NodeCompression.defaults))
+      (dispatcher) => makeTransport(options.protocol ?? "connect", fromDispatcher(dispatcher), clientConfig(options, NodeCompression.defaults))
     )
   )
 
@@ -63,7 +69,7 @@ export const layerUndici = (options: UndiciOptions): Layer.Layer<Transport.Trans
  * @since 0.2.0
  * @category models
  */
-export interface Http2Options extends Omit<ConnectTransportOptions, "httpTracing"> {
+export interface Http2Options extends Omit<TransportOptions, "httpTracing"> {
   /** Certificate authorities trusted for an `https:` base URL (PEM), instead of Node's defaults. */
   readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
   /** A client certificate chain (PEM), for servers that ask for one (mutual TLS). */
@@ -121,6 +127,6 @@ export const layerHttp2 = (options: Http2Options): Layer.Layer<Transport.Transpo
         )),
         (adapter) => adapter.close
       ),
-      (adapter) => makeConnectTransport(adapter, connectClientConfig(options, NodeCompression.defaults))
+      (adapter) => makeTransport(options.protocol ?? "connect", adapter, clientConfig(options, NodeCompression.defaults))
     )
   )

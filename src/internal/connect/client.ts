@@ -22,18 +22,7 @@ import { methodCodec } from "../methodCodec.js"
 import { type EndStream, endStreamFromJsonBytes, errorFromJsonBytes } from "./errorJson.js"
 import { encodeGetQuery } from "./get.js"
 import * as P from "./protocol.js"
-
-/** @internal */
-export interface ConnectClientConfig {
-  readonly baseUrl: string
-  readonly json: boolean
-  readonly sendCompression: Compression | undefined
-  readonly compressMinBytes: number
-  readonly acceptCompression: ReadonlyArray<Compression>
-  readonly useHttpGet: boolean
-  readonly readMaxBytes: number
-  readonly writeMaxBytes: number
-}
+import type { ClientConfig } from "../client/options.js"
 
 const splitTrailers = (all: Headers.Headers): { headers: Headers.Headers; trailers: Headers.Headers } => {
   const headers: Record<string, string> = {}
@@ -46,7 +35,7 @@ const splitTrailers = (all: Headers.Headers): { headers: Headers.Headers; traile
 }
 
 /** @internal */
-export const makeConnectTransport = (http: HttpClientAdapter, config: ConnectClientConfig): Transport => {
+export const makeConnectTransport = (http: HttpClientAdapter, config: ClientConfig): Transport => {
   const baseUrl = config.baseUrl.replace(/\/+$/, "")
   const acceptEncoding = acceptEncodingValue(config.acceptCompression)
 

@@ -1,14 +1,32 @@
-// The Connect transport's options, shared by the transports of the main entry and of connect-effect/node; public through ConnectTransport.ts.
+// A client transport's options, the same for every protocol and HTTP client; public through ConnectTransport.ts.
 import type { Compression } from "../compression.js"
-import type { ConnectClientConfig } from "./client.js"
+
+/** What a protocol's client needs to know, resolved from the options. @internal */
+export interface ClientConfig {
+  readonly baseUrl: string
+  readonly json: boolean
+  readonly sendCompression: Compression | undefined
+  readonly compressMinBytes: number
+  readonly acceptCompression: ReadonlyArray<Compression>
+  readonly useHttpGet: boolean
+  readonly readMaxBytes: number
+  readonly writeMaxBytes: number
+}
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface ConnectTransportOptions {
+export interface TransportOptions {
   /** The server's URL; method paths (`/package.Service/Method`) are appended to it. */
   readonly baseUrl: string
+  /**
+   * The protocol spoken: `connect` (the default) or `grpc-web`, and on `NodeTransport.layerHttp2`
+   * also `grpc`, which needs HTTP/2's trailers.
+   *
+   * @since 0.2.0
+   */
+  readonly protocol?: "connect" | "grpc" | "grpc-web"
   /** `binary` (protobuf, the default) or `json`. */
   readonly codec?: "binary" | "json"
   /** Compress requests with this (none by default). */
@@ -17,7 +35,7 @@ export interface ConnectTransportOptions {
   readonly compressMinBytes?: number
   /** Compressions offered for responses (default: the entry's `defaults`: gzip, and on Node gzip and br). */
   readonly acceptCompression?: ReadonlyArray<Compression>
-  /** Send unary calls of methods marked `NO_SIDE_EFFECTS` as cacheable Connect GET requests. */
+  /** Send unary calls of methods marked `NO_SIDE_EFFECTS` as cacheable Connect GET requests (Connect only). */
   readonly useHttpGet?: boolean
   /** Largest response message accepted, before and after decompression (default 4 MiB). */
   readonly readMaxBytes?: number
@@ -38,10 +56,11 @@ export interface ConnectTransportOptions {
  */
 export const defaultMaxBytes = 4 * 1024 * 1024
 
-export const connectClientConfig = (
-  options: Omit<ConnectTransportOptions, "httpTracing">,
+/** @internal */
+export const clientConfig = (
+  options: Omit<TransportOptions, "httpTracing">,
   defaultCompressions: ReadonlyArray<Compression>
-): ConnectClientConfig => ({
+): ClientConfig => ({
   baseUrl: options.baseUrl,
   json: options.codec === "json",
   sendCompression: options.sendCompression,
