@@ -59,6 +59,8 @@ export const conversation = (fullDuplex: boolean) =>
 export interface ClientOptions {
   readonly baseUrl: string
   readonly http: "1.1" | "2"
+  /** The protocol spoken; gRPC needs HTTP/2. */
+  readonly protocol: "connect" | "grpc" | "grpc-web"
   /** PEM: CAs to trust for https:, and a client certificate and key (mutual TLS). */
   readonly ca?: string | undefined
   readonly cert?: string | undefined
@@ -71,20 +73,21 @@ const tlsOf = (options: ClientOptions) => ({
   ...(options.key === undefined ? {} : { key: options.key })
 })
 
-/** The Connect transport for the options: node:http2, or undici (with its own Agent for custom TLS). */
+/** The transport for the options: node:http2, or undici (with its own Agent for custom TLS). */
 const transport = (options: ClientOptions) => {
   const tls = tlsOf(options)
-  if (options.http === "2") return NodeTransport.layerHttp2({ baseUrl: options.baseUrl, ...tls })
-  if (Object.keys(tls).length === 0) return NodeTransport.layerUndici({ baseUrl: options.baseUrl })
+  const { baseUrl, protocol } = options
+  if (options.http === "2" || protocol === "grpc") return NodeTransport.layerHttp2({ baseUrl, protocol, ...tls })
+  if (Object.keys(tls).length === 0) return NodeTransport.layerUndici({ baseUrl, protocol })
   return Layer.unwrapScoped(Effect.map(
     Effect.acquireRelease(Effect.sync(() => new Agent({ connect: tls })), (agent) => Effect.promise(() => agent.close())),
-    (dispatcher) => NodeTransport.layerUndici({ baseUrl: options.baseUrl, dispatcher })
+    (dispatcher) => NodeTransport.layerUndici({ baseUrl, protocol, dispatcher })
   ))
 }
 
 /** Runs the conversation against the Eliza server at `options.baseUrl`. */
 export const talkTo = (options: ClientOptions) =>
-  conversation(options.http === "2").pipe(
+  conversation(options.http === "2" || options.protocol === "grpc").pipe(
     Effect.provide(ElizaServiceClient.layer),
     Effect.provide(transport(options))
   )

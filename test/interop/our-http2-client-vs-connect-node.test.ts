@@ -1,5 +1,6 @@
 /**
- * Interop: our ConnectClient over `NodeTransport.layerHttp2` against @connectrpc/connect-node
+ * Interop: our ConnectClient over `NodeTransport.layerHttp2`, in each protocol (Connect, gRPC,
+ * gRPC-Web), against @connectrpc/connect-node
  * on node:http2 (h2c): the four kinds of call with both codecs and gzip, errors, full-duplex
  * bidi, early cancellation seen by connect-node's handler, and one connection for many calls.
  * After each test the transport is released and the server must have no session left.
@@ -23,7 +24,7 @@ import { connectNodeH2, eventually, type H2Server } from "../support/h2Servers.j
 type ClientOptions = Omit<NodeTransport.Http2Options, "baseUrl">
 
 /** A TestService client over HTTP/2 to `server`; the transport is released with the Scope. */
-const clientOf = (server: H2Server, options: ClientOptions = {}) =>
+const clientOn = (server: H2Server, options: ClientOptions = {}) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: server.url, ...options }))
     return yield* Effect.provide(ConnectClient.make(TestService), context)
@@ -48,7 +49,8 @@ const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runColl
 
 const codecs = ["binary", "json"] as const
 
-describe("our HTTP/2 client against connect-node on node:http2", () => {
+describe.each(["connect", "grpc", "grpc-web"] as const)("our HTTP/2 client in %s against connect-node on node:http2", (protocol) => {
+  const clientOf = (server: H2Server, options: ClientOptions = {}) => clientOn(server, { protocol, ...options })
   describe.each(codecs)("codec %s", (codec) => {
     for (const compression of [undefined, NodeCompression.gzip]) {
       const options: ClientOptions = compression === undefined
