@@ -31,13 +31,13 @@ interface Run {
   readonly elapsed: number
 }
 
-/** Runs `buf curl --protocol connect ...args` to completion. */
-const bufCurl = (args: ReadonlyArray<string>) =>
+/** Runs `buf curl --protocol <protocol> ...args` to completion. */
+const bufCurl = (args: ReadonlyArray<string>, protocol: "connect" | "grpc" | "grpcweb" = "connect") =>
   Effect.async<Run>((resume) => {
     const start = Date.now()
     const child = execFile(
       buf,
-      ["curl", "--protocol", "connect", ...args],
+      ["curl", "--protocol", protocol, ...args],
       { cwd: root, timeout: 20_000 },
       (error, stdout, stderr) => {
         const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1
@@ -312,3 +312,46 @@ describe("buf curl against our server over HTTP/2", () => {
       expect(jsonDocuments(run.stdout)[0]!.text).toBe("over TLS")
     }))
 })
+
+describe.each([
+  { protocol: "grpc", flags: ["--http2-prior-knowledge"] },
+  { protocol: "grpcweb", flags: [] },
+  { protocol: "grpcweb", flags: ["--http2-prior-knowledge"] }
+] as const)("buf curl --protocol $protocol $flags against our server", ({ flags, protocol }) => {
+  layer(ourServer(), { excludeTestServices: true })((it) => {
+    const curl = (args: ReadonlyArray<string>) => bufCurl([...flags, "--schema", schema, ...args], protocol)
+
+    it.effect("unary, with the headers and trailers buf curl -v reports", () =>
+      Effect.gen(function*() {
+        const run = yield* curl(["-v", "-H", "x-test-a: 1", "--data", JSON.stringify({ text: "hi" }), yield* methodUrl("Echo")])
+        expect(run.exitCode).toBe(0)
+        expect(jsonDocuments(run.stdout)).toEqual([{ text: "hi", headers: ["x-test-a: 1"] }])
+        // The headers, then after the body the trailers (buf curl -v shows gRPC's HTTP trailers,
+        // not gRPC-Web's last frame: the error cases below prove those are read).
+        const parts = run.stderr.split(/\{ \(#1\) \[\d+ bytes data\]/)
+        expect(parts[0]).toMatch(/< \(#1\) X-Test-Header: hi/)
+        if (protocol === "grpc") expect(parts[parts.length - 1]).toMatch(/< \(#1\) Grpc-Status: 0\s[\s\S]*< \(#1\) X-Test-Trailer: done/)
+      }))
+
+    it.effect("server stream and bidi stream", () =>
+      Effect.gen(function*() {
+        const streamed = yield* curl(["--data", JSON.stringify({ text: "s", count: 3 }), yield* methodUrl("ServerStream")])
+        expect(streamed.stderr).toBe("")
+        expect(jsonDocuments(streamed.stdout).map((m) => m.text)).toEqual(["s 0", "s 1", "s 2"])
+        const bidi = yield* curl(["--data", [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"), yield* methodUrl(flags.length === 0 ? "ClientStream" : "BidiStream")])
+        expect(bidi.stderr).toBe("")
+        expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(flags.length === 0 ? ["one,two"] : ["one", "two"])
+      }))
+
+    it.effect("errors: code, message and details, unary and after stream messages", () =>
+      Effect.gen(function*() {
+        const unary = yield* curl(["--data", JSON.stringify({ text: "no", failWith: "not_found" }), yield* methodUrl("Echo")])
+        expect(unary.exitCode).toBe(5 * 8)
+        expectErrorJson(errorOf(unary.stderr), "not_found", "no")
+        const stream = yield* curl(["--data", JSON.stringify({ text: "st", count: 2, failWith: "aborted" }), yield* methodUrl("ServerStream")])
+        expect(jsonDocuments(stream.stdout).map((m) => m.text)).toEqual(["st 0", "st 1"])
+        expectErrorJson(errorOf(stream.stderr), "aborted", "st")
+      }))
+  })
+})
+
