@@ -57,10 +57,10 @@ const agentLayer = (tls: TransportOptions["tls"]) =>
 /** The options of a transport, without the test's own. */
 const transportOptions = ({ http2: _, tls: __, ...options }: TransportOptions) => options
 
-/** The options of a transport on HTTP/1.1, which cannot speak gRPC (the runner never asks it to). */
-const http1Options = (options: TransportOptions) => {
+/** The options of a transport on an HttpClient, which cannot see trailers, so no gRPC (run.mjs skips those cases). */
+const httpClientOptions = (options: TransportOptions) => {
   const { protocol, ...rest } = transportOptions(options)
-  if (protocol === "grpc") throw new Error("gRPC needs HTTP/2")
+  if (protocol === "grpc") throw new Error("gRPC needs HTTP trailers, which an HttpClient does not show")
   return { ...rest, protocol }
 }
 
@@ -73,7 +73,7 @@ const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
     case undefined:
     case "httpclient":
       return Effect.succeed((options) =>
-        ConnectTransport.layer(http1Options(options)).pipe(
+        ConnectTransport.layer(httpClientOptions(options)).pipe(
           Layer.provide(NodeHttpClient.layerUndiciWithoutDispatcher),
           Layer.provide(agentLayer(options.tls))
         )
@@ -81,7 +81,7 @@ const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
     case "undici":
       return Effect.succeed((options) =>
         Layer.unwrapScoped(Effect.map(NodeHttpClient.Dispatcher, (dispatcher) =>
-          NodeTransport.layerUndici({ ...http1Options(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
+          NodeTransport.layerUndici({ ...transportOptions(options), dispatcher }))).pipe(Layer.provide(agentLayer(options.tls)))
       )
     case "http2":
       return Effect.succeed((options) => NodeTransport.layerHttp2({ ...transportOptions(options), ...options.tls }))

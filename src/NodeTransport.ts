@@ -19,13 +19,7 @@ import * as NodeCompression from "./NodeCompression.js"
  * @since 0.1.0
  * @category models
  */
-export interface UndiciOptions extends Omit<TransportOptions, "httpTracing" | "protocol"> {
-  /**
-   * `connect` (the default) or `grpc-web` (gRPC needs HTTP/2: use `layerHttp2`).
-   *
-   * @since 0.2.0
-   */
-  readonly protocol?: "connect" | "grpc-web"
+export interface UndiciOptions extends Omit<TransportOptions, "httpTracing"> {
   /**
    * The undici Dispatcher (an `Agent`, `Pool` or `Client`) that sends the requests; it stays
    * yours to close. By default the Layer makes an `Agent` of its own, without undici's header and

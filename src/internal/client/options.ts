@@ -21,8 +21,9 @@ export interface TransportOptions {
   /** The server's URL; method paths (`/package.Service/Method`) are appended to it. */
   readonly baseUrl: string
   /**
-   * The protocol spoken: `connect` (the default) or `grpc-web`, and on `NodeTransport.layerHttp2`
-   * also `grpc`, which needs HTTP/2's trailers.
+   * The protocol spoken: `connect` (the default), `grpc-web`, or on `NodeTransport`'s transports
+   * also `grpc`, which needs HTTP trailers (HTTP/2's, or HTTP/1.1's chunked ones on undici, which
+   * only some servers send: ours and connect-go's, not grpc-go's).
    *
    * @since 0.2.0
    */

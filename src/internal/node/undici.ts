@@ -40,6 +40,8 @@ interface Exchange {
   readonly status: number
   readonly headers: Headers.Headers
   readonly body: Dispatcher.ResponseData["body"]
+  /** Filled in by undici once the body has ended (HTTP/1.1 chunked trailers). */
+  readonly trailers: Record<string, string>
 }
 
 const destroy = (exchange: Exchange) =>
@@ -69,7 +71,12 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
         (data) => {
           // A body destroyed unread emits an error nobody listens to any more.
           data.body.on("error", ignore)
-          resume(Effect.succeed({ status: data.statusCode, headers: fromNodeHeaders(data.headers), body: data.body }))
+          resume(Effect.succeed({
+            status: data.statusCode,
+            headers: fromNodeHeaders(data.headers),
+            body: data.body,
+            trailers: data.trailers
+          }))
         },
         (error: Error) => resume(Effect.fail(transportError(error)))
       )
@@ -83,7 +90,8 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
     get body() {
       return readChunks(exchange.body, transportError)
     },
-    bytes: (maxBytes) => readWhole(exchange.body, exchange.headers, maxBytes, transportError)
+    bytes: (maxBytes) => readWhole(exchange.body, exchange.headers, maxBytes, transportError),
+    trailers: Effect.sync(() => fromNodeHeaders(exchange.trailers))
   })
 
   return {
