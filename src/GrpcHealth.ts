@@ -17,6 +17,7 @@ import * as ConnectService from "./ConnectService.js"
 import { Health } from "./gen/grpc/health/v1/health_pb.js"
 import { ConnectError } from "./internal/connectError.js"
 import { toWire } from "./internal/health/servingStatus.js"
+import { quote } from "./internal/quote.js"
 
 export {
   /**
@@ -187,7 +188,7 @@ export const handlers: Layer.Layer<ConnectService.Registered<typeof Health>, nev
     check: (request) =>
       Effect.flatMap(GrpcHealth, (health) => health.status(request.service)).pipe(
         Effect.flatMap(Option.match({
-          onNone: () => Effect.fail(new ConnectError({ code: "not_found", message: `unknown service ${request.service}` })),
+          onNone: () => Effect.fail(new ConnectError({ code: "not_found", message: `unknown service ${quote(request.service)}` })),
           onSome: (status) => Effect.succeed({ status: toWire(status) })
         }))
       ),

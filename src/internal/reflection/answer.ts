@@ -8,6 +8,7 @@ import type { DescFile } from "@bufbuild/protobuf"
 import * as Effect from "effect/Effect"
 import { toNumber } from "../code.js"
 import { ConnectError } from "../connectError.js"
+import { quote } from "../quote.js"
 import type { DescriptorIndex } from "./descriptorIndex.js"
 
 /** A request's `message_request`, as protoc-gen-es types it in either version. @internal */
@@ -43,9 +44,6 @@ const files = (index: DescriptorIndex, sent: Set<string>, file: DescFile | undef
   file === undefined
     ? notFound(missing)
     : { case: "fileDescriptorResponse", value: { fileDescriptorProto: index.withDependencies(file, sent) } }
-
-/** What quotes a client's text in a message: bounded, since the client chose its length. */
-const quote = (text: string): string => JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text)
 
 /**
  * The answer to one request of a stream; `sent` holds the files the stream has sent already.
