@@ -91,6 +91,20 @@ const methodUrl = (method: string) =>
 const jsonDocuments = (text: string): Array<Record<string, unknown>> =>
   text.trim() === "" ? [] : text.trim().split(/\n(?=\{)/).map((doc) => JSON.parse(doc) as Record<string, unknown>)
 
+/** A BidiStream call over h2c (connect-go needs HTTP/2 for bidi), the schema from `schemaFlags`: both messages echoed. */
+const bidiOverH2c = (schemaFlags: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const bidi = yield* bufCurl([
+      "--http2-prior-knowledge",
+      ...schemaFlags,
+      "--data",
+      [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"),
+      yield* methodUrl("BidiStream")
+    ])
+    expect(bidi.stderr).toBe("")
+    expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(["one", "two"])
+  })
+
 interface ErrorJson {
   readonly code: string
   readonly message?: string
@@ -299,16 +313,7 @@ describe("buf curl against our server over HTTP/2", () => {
         expect(unary.exitCode).toBe(0)
         expect(unary.stderr).toMatch(/HTTP\/2\.0 200/)
         expect(jsonDocuments(unary.stdout)[0]!.text).toBe("over h2c")
-        const bidi = yield* bufCurl([
-          "--http2-prior-knowledge",
-          "--schema",
-          schema,
-          "--data",
-          [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"),
-          yield* methodUrl("BidiStream")
-        ])
-        expect(bidi.stderr).toBe("")
-        expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(["one", "two"])
+        yield* bidiOverH2c(["--schema", schema])
       }))
   })
 
@@ -380,15 +385,7 @@ describe("buf curl --reflect against our server (GrpcReflection and GrpcHealth)"
         const echo = yield* bufCurl(["--reflect", "--data", JSON.stringify({ text: "by reflection", payload: "AQID" }), yield* methodUrl("Echo")])
         expect(echo.stderr).toBe("")
         expect(jsonDocuments(echo.stdout)).toEqual([{ text: "by reflection", payload: "AQID" }])
-        const bidi = yield* bufCurl([
-          "--reflect",
-          "--http2-prior-knowledge",
-          "--data",
-          [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"),
-          yield* methodUrl("BidiStream")
-        ])
-        expect(bidi.stderr).toBe("")
-        expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(["one", "two"])
+        yield* bidiOverH2c(["--reflect"])
       }))
 
     it.effect("a service or method the server does not describe", () =>
