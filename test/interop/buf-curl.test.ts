@@ -1,7 +1,7 @@
 /**
  * Interop: `buf curl` (connect-go inside the @bufbuild/buf binary) against our server, over
  * HTTP/1.1, h2c and TLS with the Connect protocol and the schema read from test/proto, or from the
- * server itself by reflection (GrpcReflection, `--reflect`). buf curl prints
+ * server itself by reflection (GrpcReflection, `--reflect`, over gRPC and gRPC-Web too). buf curl prints
  * response messages as JSON on stdout, errors as JSON on stderr, and exits with 8 × the
  * error's numeric code.
  */
@@ -359,10 +359,18 @@ describe("buf curl --reflect against our server (GrpcReflection and GrpcHealth)"
   const names = services.map((s) => s.typeName).sort()
 
   layer(ReflectingServer, { excludeTestServices: true })((it) => {
-    it.effect("lists the services and methods, over HTTP/1.1 and h2c, by v1 and by v1alpha", () =>
+    it.effect("lists the services and methods, over HTTP/1.1 and h2c, by v1 and by v1alpha, in Connect, gRPC and gRPC-Web", () =>
       Effect.gen(function*() {
         const { url } = yield* ConnectServer.ConnectServer
-        for (const extra of [[], ["--http2-prior-knowledge"], ["--reflect-protocol", "grpc-v1alpha"]]) {
+        const variants = [
+          [],
+          ["--http2-prior-knowledge"],
+          ["--reflect-protocol", "grpc-v1alpha"],
+          // a later --protocol overrides bufCurl's
+          ["--protocol", "grpc", "--http2-prior-knowledge"],
+          ["--protocol", "grpcweb"]
+        ]
+        for (const extra of variants) {
           const list = yield* bufCurl(["--reflect", ...extra, "--list-services", url])
           expect(list.stderr).toBe("")
           expect(list.exitCode).toBe(0)
@@ -399,15 +407,17 @@ describe("buf curl --reflect against our server (GrpcReflection and GrpcHealth)"
         expect(method.stderr).toMatch(/contains no such method/)
       }))
 
-    it.effect("health: Check, and not_found for a service it does not know", () =>
+    it.effect("health: Check, and not_found for a service it does not know (in Connect and gRPC)", () =>
       Effect.gen(function*() {
         const { url } = yield* ConnectServer.ConnectServer
         const check = yield* bufCurl(["--reflect", "--data", JSON.stringify({ service: TestService.typeName }), `${url}/grpc.health.v1.Health/Check`])
         expect(check.exitCode).toBe(0)
         expect(jsonDocuments(check.stdout)).toEqual([{ status: "SERVING" }])
-        const unknown = yield* bufCurl(["--reflect", "--data", JSON.stringify({ service: "nope" }), `${url}/grpc.health.v1.Health/Check`])
-        expect(unknown.exitCode).toBe(5 * 8)
-        expect(errorOf(unknown.stderr)).toEqual({ code: "not_found", message: "unknown service \"nope\"" })
+        for (const protocol of [[], ["--protocol", "grpc", "--http2-prior-knowledge"]]) {
+          const unknown = yield* bufCurl([...protocol, "--reflect", "--data", JSON.stringify({ service: "nope" }), `${url}/grpc.health.v1.Health/Check`])
+          expect(unknown.exitCode).toBe(5 * 8)
+          expect(errorOf(unknown.stderr)).toEqual({ code: "not_found", message: "unknown service \"nope\"" })
+        }
       }))
 
     it.scoped("health: Watch prints each change, and ends (OK) when health shuts down", () =>
