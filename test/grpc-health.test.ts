@@ -1,5 +1,6 @@
 /**
- * GrpcHealth on our server, called over Connect by our client and by @connectrpc/connect-node's:
+ * GrpcHealth on our server, called over Connect by our client and by @connectrpc/connect-node's,
+ * and over gRPC and gRPC-Web by our client:
  * Check, List and Watch, statuses set by the program as the calls run, Watch calls cleaned up
  * when their client goes away, shutdown and resume, and hostile input.
  */
@@ -170,6 +171,33 @@ describe("GrpcHealth with our client", () => {
       expect(((yield* Effect.promise(() => response.json())) as { code: string }).code).toBe("invalid_argument")
       expect((yield* client.check({ service: "" })).status).toBe(SERVING)
     }))
+})
+
+describe("GrpcHealth with our client over gRPC and gRPC-Web", () => {
+  const transports = [
+    { protocol: "gRPC (HTTP/2)", layer: (baseUrl: string) => NodeTransport.layerHttp2({ baseUrl, protocol: "grpc" }) },
+    { protocol: "gRPC-Web (HTTP/1.1)", layer: (baseUrl: string) => NodeTransport.layerUndici({ baseUrl, protocol: "grpc-web" }) }
+  ]
+  for (const transport of transports) {
+    test(`${transport.protocol}: Check, not_found, and a Watch that sees a change and is cleaned up when left`, () =>
+      Effect.gen(function*() {
+        const { url } = yield* ConnectServer.ConnectServer
+        const context = yield* Layer.build(transport.layer(url))
+        const client = ConnectClient.makeWith(GrpcHealth.Health, Context.get(context, Transport.Transport))
+        expect((yield* client.check({ service: "svc.A" })).status).toBe(SERVING)
+        expect((yield* Effect.flip(client.check({ service: "svc.Unknown" }))).code).toBe("not_found")
+        const received = yield* Queue.unbounded<GrpcHealth.HealthCheckResponse_ServingStatus>()
+        const fiber = yield* client.watch({ service: "svc.A" }).pipe(
+          Stream.runForEach((response) => Queue.offer(received, response.status)),
+          Effect.forkScoped
+        )
+        expect(yield* Queue.take(received)).toBe(SERVING)
+        yield* setStatus("svc.A", "not_serving")
+        expect(yield* Queue.take(received)).toBe(NOT_SERVING)
+        yield* Fiber.interrupt(fiber)
+        yield* noCallInFlight
+      }))
+  }
 })
 
 describe("GrpcHealth with connect-node's client", () => {

@@ -1,7 +1,8 @@
 /**
- * GrpcReflection on our server, called by our client over HTTP/2 (full-duplex bidi) and in raw
- * HTTP/1.1: every kind of request of v1 and v1alpha, each file sent once per stream, the files
- * complete enough to rebuild the schema, and hostile input answered without ending the server.
+ * GrpcReflection on our server, called by our client over HTTP/2 (full-duplex bidi, in Connect
+ * and gRPC) and in raw HTTP/1.1: every kind of request of v1 and v1alpha, each file sent once per
+ * stream, the files complete enough to rebuild the schema, and hostile input answered without
+ * ending the server.
  */
 import { create, createFileRegistry, type DescService, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf"
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt"
@@ -12,6 +13,7 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { file_connecteffect_reflection_v1_extensions } from "./gen/connecteffect/reflection/v1/extensions_pb.js"
 import { ReflectedService } from "./gen/connecteffect/reflection/v1/reflected_pb.js"
@@ -35,10 +37,10 @@ const extensions = "connecteffect/reflection/v1/extensions.proto"
 const timestamp = "google/protobuf/timestamp.proto"
 
 /** A client of `service` over h2c, owned by the Scope. */
-const clientOf = <S extends DescService>(service: S) =>
+const clientOf = <S extends DescService>(service: S, protocol: "connect" | "grpc" = "connect") =>
   Effect.gen(function*() {
     const { url } = yield* ConnectServer.ConnectServer
-    const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: url }))
+    const context = yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: url, protocol }))
     return ConnectClient.makeWith(service, Context.get(context, Transport.Transport))
   })
 
@@ -154,6 +156,23 @@ describe("GrpcReflection", () => {
           { case: "allExtensionNumbersResponse", value: expect.objectContaining({ baseTypeName: `${pkg}.Outer.Inner`, extensionNumber: [] }) }
         ])
         expectNotFound(responses[6], "Nothing")
+      }))
+
+    it.scoped("over gRPC: a full-duplex stream, each answer before the next request", () =>
+      Effect.gen(function*() {
+        const client = yield* clientOf(v1, "grpc")
+        const requests = yield* Queue.unbounded<Request>()
+        yield* Queue.offer(requests, { messageRequest: { case: "fileContainingSymbol", value: `${pkg}.Outer` } })
+        const answers: Array<ReadonlyArray<string>> = []
+        yield* client.serverReflectionInfo(Stream.fromQueue(requests)).pipe(
+          Stream.runForEach((response) => {
+            answers.push(fileNames(response))
+            return answers.length < 3
+              ? Queue.offer(requests, { messageRequest: { case: "fileContainingSymbol", value: `${pkg}.Color` } })
+              : Queue.shutdown(requests)
+          })
+        )
+        expect(answers).toEqual([[reflected, timestamp], [reflected], [reflected]])
       }))
 
     it.scoped("v1alpha answers as v1", () =>
