@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const buf = join(root, "node_modules", ".bin", "buf")
-const targets = ["examples/eliza", "test", "test/codegen"]
+// src: the gRPC health and reflection messages the package itself ships (from proto/).
+const targets = ["src", "examples/eliza", "test", "test/codegen"]
 
 for (const target of targets) {
   const dir = join(root, target)

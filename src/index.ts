@@ -18,5 +18,9 @@ export * as ConnectError from "./ConnectError.js"
 export * as ConnectService from "./ConnectService.js"
 /** @since 0.1.0 */
 export * as ConnectTransport from "./ConnectTransport.js"
+/** @since 0.2.0 */
+export * as GrpcHealth from "./GrpcHealth.js"
+/** @since 0.2.0 */
+export * as GrpcReflection from "./GrpcReflection.js"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.js"

@@ -2,9 +2,11 @@
  * `npm run demo:server -- --port P [--host H] [--cert FILE --key FILE [--client-ca FILE]]`:
  * serves Eliza over HTTP/1.1 and HTTP/2 on one port (cleartext, or TLS with a certificate,
  * optionally requiring client certificates signed by --client-ca) until SIGINT or SIGTERM,
- * then shuts down gracefully.
+ * then shuts down gracefully. Beside Eliza it serves gRPC health checking and server reflection,
+ * so that `buf curl --reflect` and grpcurl need no schema; on shutdown health turns NOT_SERVING first.
  */
 import { NodeRuntime } from "@effect/platform-node"
+import { GrpcHealth, GrpcReflection } from "connect-effect"
 import { ConnectServer } from "connect-effect/node"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -40,18 +42,24 @@ const tls = flags.cert === undefined ? undefined : {
   ...(flags["client-ca"] === undefined ? {} : { clientCertificates: { ca: read(flags["client-ca"]) } })
 }
 
+const services = [ElizaService, GrpcHealth.Health, ...GrpcReflection.services] as const
+
 const ServerLive = ConnectServer.layer({
-  services: [ElizaService],
+  services,
   port,
   host: flags.host ?? "127.0.0.1",
   ...(tls === undefined ? {} : { tls })
-}).pipe(Layer.provide(ElizaLive))
+}).pipe(
+  Layer.provideMerge(Layer.mergeAll(ElizaLive, GrpcHealth.layer({ services: [ElizaService] }), GrpcReflection.layer(services)))
+)
 
 const main = Effect.gen(function*() {
   const server = yield* ConnectServer.ConnectServer
   yield* Console.log(`Eliza is listening on ${server.url} (HTTP/1.1 and HTTP/2${tls === undefined ? ", cleartext" : ", TLS"})`)
   return yield* Effect.never
 }).pipe(
+  // Health says NOT_SERVING before the server stops taking calls, so Watch callers learn of it.
+  Effect.onInterrupt(() => Effect.flatMap(GrpcHealth.GrpcHealth, (health) => health.shutdown)),
   Effect.provide(ServerLive),
   Effect.onInterrupt(() => Console.log("Eliza shut down."))
 )

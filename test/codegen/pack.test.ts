@@ -2,7 +2,8 @@
  * The package as a user gets it: `npm pack` of the project installs into a fresh project, whose
  * `protoc-gen-connect-effect` bin (compiled JavaScript) generates the Eliza service, as TypeScript
  * and as JavaScript with declarations; a server and a client written against each generation
- * type-check with the installed runtime's types, and talk to each other.
+ * type-check with the installed runtime's types, and talk to each other; the server also serves
+ * the ready-made health and reflection services, whose generated code the package ships.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
@@ -56,7 +57,10 @@ describe("npm pack", () => {
     run(binOf("buf"), ["generate"], project, { ...process.env, PATH: `${bin}${delimiter}${process.env["PATH"] ?? ""}` })
 
     expect(run(join(bin, "tsc"), ["-p", "."], project)).toBe("")
-    const expected = ["You said: hello", "Hi Henry", "I am Eliza", "> a", "> b", "3 thoughts"]
+    const expected = [
+      "You said: hello", "Hi Henry", "I am Eliza", "> a", "> b", "3 thoughts",
+      "SERVING", "connectrpc.eliza.v1.ElizaService,grpc.health.v1.Health,grpc.reflection.v1.ServerReflection,grpc.reflection.v1alpha.ServerReflection"
+    ]
     expect(JSON.parse(run("node", ["main.js"], project))).toEqual(expected)
     expect(JSON.parse(run("node", ["main-js.js"], project))).toEqual(expected)
     rmSync(project, { recursive: true, force: true })

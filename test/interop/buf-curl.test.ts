@@ -1,23 +1,28 @@
 /**
  * Interop: `buf curl` (connect-go inside the @bufbuild/buf binary) against our server, over
- * HTTP/1.1, h2c and TLS with the Connect protocol and the schema read from test/proto. buf curl prints
+ * HTTP/1.1, h2c and TLS with the Connect protocol and the schema read from test/proto, or from the
+ * server itself by reflection (GrpcReflection, `--reflect`, over gRPC and gRPC-Web too). buf curl prints
  * response messages as JSON on stdout, errors as JSON on stderr, and exits with 8 × the
  * error's numeric code.
  */
 import { fromBinary } from "@bufbuild/protobuf"
 import { base64Decode } from "@bufbuild/protobuf/wire"
 import { describe, expect, it, layer } from "@effect/vitest"
+import { GrpcHealth, GrpcReflection } from "connect-effect"
 import { ConnectServer } from "connect-effect/node"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { execFile } from "node:child_process"
+import * as Schedule from "effect/Schedule"
+import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { ErrorDetailSchema } from "../gen/connecteffect/test/v1/test_pb.js"
+import { ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
 import { ourServer } from "../support/servers.js"
+import { TestServiceLive } from "../support/testService.js"
 import { testCertificates } from "../support/tls.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
@@ -47,6 +52,32 @@ const bufCurl = (args: ReadonlyArray<string>, protocol: "connect" | "grpc" | "gr
     return Effect.sync(() => child.kill())
   })
 
+/**
+ * Starts `buf curl --protocol connect ...args` for a call that stays open: its output so far,
+ * and its exit code once it exits; killed with the Scope.
+ */
+const bufCurlRunning = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const exit = yield* Deferred.make<number>()
+    let stdout = ""
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        const child = spawn(buf, ["curl", "--protocol", "connect", ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+        child.stdout.on("data", (data: Buffer) => stdout += data.toString())
+        child.on("exit", (code) => Deferred.unsafeDone(exit, Effect.succeed(code ?? -1)))
+        return child
+      }),
+      (child) => Effect.sync(() => child.kill())
+    )
+    /** Waits (up to 10 s) until buf curl has printed `count` messages. */
+    const printed = (count: number) =>
+      Effect.suspend(() => Effect.succeed(jsonDocuments(stdout))).pipe(
+        Effect.filterOrFail((docs) => docs.length >= count, () => `fewer than ${count} messages: ${stdout}`),
+        Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("10 seconds")))
+      )
+    return { child, printed, exit: Deferred.await(exit) }
+  })
+
 /** A temporary directory, removed with the Scope. */
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "buf-curl-"))),
@@ -59,6 +90,20 @@ const methodUrl = (method: string) =>
 /** buf curl prints each message as a pretty-printed JSON object starting on its own line. */
 const jsonDocuments = (text: string): Array<Record<string, unknown>> =>
   text.trim() === "" ? [] : text.trim().split(/\n(?=\{)/).map((doc) => JSON.parse(doc) as Record<string, unknown>)
+
+/** A BidiStream call over h2c (connect-go needs HTTP/2 for bidi), the schema from `schemaFlags`: both messages echoed. */
+const bidiOverH2c = (schemaFlags: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const bidi = yield* bufCurl([
+      "--http2-prior-knowledge",
+      ...schemaFlags,
+      "--data",
+      [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"),
+      yield* methodUrl("BidiStream")
+    ])
+    expect(bidi.stderr).toBe("")
+    expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(["one", "two"])
+  })
 
 interface ErrorJson {
   readonly code: string
@@ -268,16 +313,7 @@ describe("buf curl against our server over HTTP/2", () => {
         expect(unary.exitCode).toBe(0)
         expect(unary.stderr).toMatch(/HTTP\/2\.0 200/)
         expect(jsonDocuments(unary.stdout)[0]!.text).toBe("over h2c")
-        const bidi = yield* bufCurl([
-          "--http2-prior-knowledge",
-          "--schema",
-          schema,
-          "--data",
-          [{ text: "one" }, { text: "two" }].map((m) => JSON.stringify(m)).join("\n"),
-          yield* methodUrl("BidiStream")
-        ])
-        expect(bidi.stderr).toBe("")
-        expect(jsonDocuments(bidi.stdout).map((m) => m.text)).toEqual(["one", "two"])
+        yield* bidiOverH2c(["--schema", schema])
       }))
   })
 
@@ -355,3 +391,91 @@ describe.each([
   })
 })
 
+describe("buf curl --reflect against our server (GrpcReflection and GrpcHealth)", () => {
+  const services = [TestService, GrpcHealth.Health, ...GrpcReflection.services] as const
+  const ReflectingServer = ConnectServer.layer({ services }).pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(TestServiceLive, GrpcHealth.layer({ services: [TestService] }), GrpcReflection.layer(services))
+    )
+  )
+  const names = services.map((s) => s.typeName).sort()
+
+  layer(ReflectingServer, { excludeTestServices: true })((it) => {
+    it.effect("lists the services and methods, over HTTP/1.1 and h2c, by v1 and by v1alpha, in Connect, gRPC and gRPC-Web", () =>
+      Effect.gen(function*() {
+        const { url } = yield* ConnectServer.ConnectServer
+        const variants = [
+          [],
+          ["--http2-prior-knowledge"],
+          ["--reflect-protocol", "grpc-v1alpha"],
+          // a later --protocol overrides bufCurl's
+          ["--protocol", "grpc", "--http2-prior-knowledge"],
+          ["--protocol", "grpcweb"]
+        ]
+        for (const extra of variants) {
+          const list = yield* bufCurl(["--reflect", ...extra, "--list-services", url])
+          expect(list.stderr).toBe("")
+          expect(list.exitCode).toBe(0)
+          expect(list.stdout.trim().split("\n")).toEqual(names)
+        }
+        const methods = yield* bufCurl(["--reflect", "--list-methods", url])
+        expect(methods.exitCode).toBe(0)
+        expect(methods.stdout.trim().split("\n")).toEqual([
+          ...TestService.methods.map((m) => `${TestService.typeName}/${m.name}`).sort(),
+          "grpc.health.v1.Health/Check",
+          "grpc.health.v1.Health/List",
+          "grpc.health.v1.Health/Watch",
+          "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+          "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+        ])
+      }))
+
+    it.effect("calls with no schema file: unary, and bidi over h2c", () =>
+      Effect.gen(function*() {
+        const echo = yield* bufCurl(["--reflect", "--data", JSON.stringify({ text: "by reflection", payload: "AQID" }), yield* methodUrl("Echo")])
+        expect(echo.stderr).toBe("")
+        expect(jsonDocuments(echo.stdout)).toEqual([{ text: "by reflection", payload: "AQID" }])
+        yield* bidiOverH2c(["--reflect"])
+      }))
+
+    it.effect("a service or method the server does not describe", () =>
+      Effect.gen(function*() {
+        const { url } = yield* ConnectServer.ConnectServer
+        const service = yield* bufCurl(["--reflect", "--data", "{}", `${url}/connecteffect.test.v1.Missing/Echo`])
+        expect(service.exitCode).not.toBe(0)
+        expect(service.stderr).toMatch(/failed to find service named "connecteffect\.test\.v1\.Missing"/)
+        const method = yield* bufCurl(["--reflect", "--data", "{}", `${url}/${TestService.typeName}/Missing`])
+        expect(method.exitCode).not.toBe(0)
+        expect(method.stderr).toMatch(/contains no such method/)
+      }))
+
+    it.effect("health: Check, and not_found for a service it does not know (in Connect and gRPC)", () =>
+      Effect.gen(function*() {
+        const { url } = yield* ConnectServer.ConnectServer
+        const check = yield* bufCurl(["--reflect", "--data", JSON.stringify({ service: TestService.typeName }), `${url}/grpc.health.v1.Health/Check`])
+        expect(check.exitCode).toBe(0)
+        expect(jsonDocuments(check.stdout)).toEqual([{ status: "SERVING" }])
+        for (const protocol of [[], ["--protocol", "grpc", "--http2-prior-knowledge"]]) {
+          const unknown = yield* bufCurl([...protocol, "--reflect", "--data", JSON.stringify({ service: "nope" }), `${url}/grpc.health.v1.Health/Check`])
+          expect(unknown.exitCode).toBe(5 * 8)
+          expect(errorOf(unknown.stderr)).toEqual({ code: "not_found", message: "unknown service \"nope\"" })
+        }
+      }))
+
+    it.scoped("health: Watch prints each change, and ends (OK) when health shuts down", () =>
+      Effect.gen(function*() {
+        const { url } = yield* ConnectServer.ConnectServer
+        const health = yield* GrpcHealth.GrpcHealth
+        const watch = yield* bufCurlRunning(["--reflect", "--data", JSON.stringify({ service: TestService.typeName }), `${url}/grpc.health.v1.Health/Watch`])
+        yield* watch.printed(1)
+        yield* health.setStatus(TestService, "not_serving")
+        yield* watch.printed(2)
+        yield* health.setStatus(TestService, "serving")
+        yield* watch.printed(3)
+        yield* health.shutdown
+        expect(yield* watch.exit).toBe(0)
+        expect(yield* watch.printed(4)).toEqual(["SERVING", "NOT_SERVING", "SERVING", "NOT_SERVING"].map((status) => ({ status })))
+        yield* health.resume
+      }))
+  })
+})
