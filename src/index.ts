@@ -18,5 +18,7 @@ export * as ConnectError from "./ConnectError.js"
 export * as ConnectService from "./ConnectService.js"
 /** @since 0.1.0 */
 export * as ConnectTransport from "./ConnectTransport.js"
+/** @since 0.2.0 */
+export * as Cors from "./Cors.js"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.js"
