@@ -5,23 +5,17 @@
  * The browser's side of it is in browser-cors.test.ts.
  */
 import { create, toBinary } from "@bufbuild/protobuf"
-import * as HttpRouter from "@effect/platform/HttpRouter"
-import * as HttpServer from "@effect/platform/HttpServer"
-import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
 import type { Cors } from "connect-effect"
-import { ConnectServer } from "connect-effect/node"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { createServer } from "node:http"
 import { withCors } from "../src/internal/server/cors.js"
 import { EchoRequestSchema, ServerStreamRequestSchema, TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { envelope, type RawRequest, rawRequest } from "./support/rawHttp.js"
-import { ourServer } from "./support/servers.js"
-import { TestServiceLive } from "./support/testService.js"
+import { ourServer, ourPlatformServerUrl, ourServerUrl } from "./support/servers.js"
 
 const page = "https://app.example.com"
 const cors: Cors.Options = {
@@ -34,21 +28,8 @@ const proto = { "content-type": "application/proto", "connect-protocol-version":
 
 class Api extends Context.Tag("test/Api")<Api, { readonly url: string }>() {}
 
-const DirectLive = (options: Cors.Options) =>
-  Layer.effect(Api, Effect.map(ConnectServer.ConnectServer, ({ url }) => ({ url }))).pipe(
-    Layer.provide(ourServer({ cors: options }))
-  )
-
-const PlatformLive = Layer.unwrapEffect(Effect.map(
-  ConnectServer.toHttpApp({ services: [TestService], cors }),
-  (app) => HttpServer.serve(HttpRouter.empty.pipe(HttpRouter.all("*", app)))
-)).pipe(
-  Layer.provide(TestServiceLive),
-  Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-)
-const PlatformApi = Layer.effect(Api, HttpServer.addressFormattedWith((url) => Effect.succeed({ url }))).pipe(
-  Layer.provide(PlatformLive)
-)
+const DirectLive = (options: Cors.Options) => Layer.scoped(Api, Effect.map(ourServerUrl({ cors: options }), (url) => ({ url })))
+const PlatformLive = Layer.scoped(Api, Effect.map(ourPlatformServerUrl({ cors }), (url) => ({ url })))
 
 const send = (request: RawRequest) => Effect.flatMap(Api, ({ url }) => Effect.orDie(rawRequest(url, request)))
 
@@ -88,7 +69,7 @@ const hostileOrigins = [
 
 describe.each([
   ["the direct server", DirectLive(cors)],
-  ["the HttpApp", PlatformApi]
+  ["the HttpApp", PlatformLive]
 ])("CORS on %s", (_, live) => {
   layer(live)((it) => {
     it.effect("answers a preflight from an allowed origin with the protocols' methods and headers", () =>
