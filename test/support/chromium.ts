@@ -35,7 +35,7 @@ export const browserPage = (args: ReadonlyArray<string> = []) => Effect.gen(func
     ),
     (browser) => Effect.promise(() => browser.close())
   )
-  const page = yield* Effect.promise(() => browser.newPage({ viewport: { width: 900, height: 900 } }))
+  const page = yield* Effect.promise(() => browser.newPage({ viewport: { width: 960, height: 1100 } }))
   const errors: Array<string> = []
   page.on("console", (message) => {
     if (message.type() === "error") errors.push(message.text())
