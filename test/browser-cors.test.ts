@@ -1,8 +1,8 @@
 /**
  * CORS as a browser enforces it: headless Chromium loads a page from one origin, whose script
  * (the library bundled for browsers) calls connect-effect servers on other ports, the direct
- * server and the HttpApp, every kind of call; a server that does not allow the page's origin
- * is refused by the browser itself. Requests that are streams (client streaming, bidi) go only
+ * server and the HttpApp, every kind of call, in Connect and in gRPC-Web; a server that does not
+ * allow the page's origin is refused by the browser itself. Requests that are streams (client streaming, bidi) go only
  * to https: URLs, over which Chromium speaks HTTP/2, the one protocol it streams them on.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -35,8 +35,8 @@ const openPage = (origin: string, args?: ReadonlyArray<string>) =>
     const { page, errors } = yield* browserPage(args)
     yield* Effect.promise(() => page.goto(origin))
     yield* Effect.promise(() => page.waitForFunction(() => "calls" in globalThis))
-    const call = <K extends keyof Calls>(name: K, url: string): Effect.Effect<Awaited<ReturnType<Calls[K]>>> =>
-      Effect.promise(() => page.evaluate(([name, url]) => (globalThis as any).calls[name](url), [name, url] as const))
+    const call = <K extends keyof Calls>(name: K, ...args: Parameters<Calls[K]>): Effect.Effect<Awaited<ReturnType<Calls[K]>>> =>
+      Effect.promise(() => page.evaluate(([name, args]) => (globalThis as any).calls[name](...args), [name, args] as const))
     return { call, errors }
   })
 
@@ -57,8 +57,8 @@ describe.runIf(browserTests)("in Chromium, across origins", () => {
       const refusal = `unimplemented: client-streaming and bidi calls send their requests as a stream: ` +
         `a browser streams a request body only over HTTP/2, hence only to https: URLs`
 
-      for (const api of [apis.direct, apis.platform]) {
-        expect(yield* call("everyKind", api)).toEqual({
+      for (const [api, protocol] of [[apis.direct, "connect"], [apis.platform, "connect"], [apis.direct, "grpc-web"], [apis.platform, "grpc-web"]] as const) {
+        expect(yield* call("everyKind", api, protocol)).toEqual({
           unary: {
             value: { text: "from Chromium", payloadBytes: 4096, seen: ["x-test-page: 1"], header: "from Chromium", trailer: "done" }
           },

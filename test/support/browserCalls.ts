@@ -24,11 +24,11 @@ const clientOf = (baseUrl: string, options: Partial<ConnectTransport.Options> = 
     Effect.provide(FetchHttpClient.layer)
   )
 
-/** Every kind of call to `baseUrl`, each one's outcome. */
-export const everyKind = (baseUrl: string) =>
+/** Every kind of call to `baseUrl` in `protocol` (a unary call by GET too, for Connect), each one's outcome. */
+export const everyKind = (baseUrl: string, protocol: "connect" | "grpc-web") =>
   Effect.gen(function*() {
-    const client = yield* clientOf(baseUrl, { sendCompression: Compression.gzip, compressMinBytes: 0 })
-    const viaGet = yield* clientOf(baseUrl, { useHttpGet: true, codec: "json" })
+    const client = yield* clientOf(baseUrl, { protocol, sendCompression: Compression.gzip, compressMinBytes: 0 })
+    const viaGet = yield* clientOf(baseUrl, { protocol, useHttpGet: true, codec: "json" })
     return {
       unary: yield* outcome(Effect.map(
         client.echo.withResponse({ text: "from Chromium", payload: new Uint8Array(4096).fill(7) }, { headers: { "x-test-page": "1" } }),
@@ -47,7 +47,7 @@ export const everyKind = (baseUrl: string) =>
         (r) =>
           Effect.map(Stream.runCollect(r.messages), (all) => ({
             sizes: Chunk.toReadonlyArray(all).map((m) => m.payload.byteLength),
-            encoding: r.headers["connect-content-encoding"]
+            encoding: r.headers[protocol === "connect" ? "connect-content-encoding" : "grpc-encoding"]
           }))
       ))),
       failure: yield* outcome(client.echo({ text: "nope", failWith: "not_found" }))
