@@ -16,12 +16,14 @@ import { Buffer } from "node:buffer"
 import type * as Tls from "node:tls"
 import type * as Compression from "./Compression.js"
 import * as ConnectService from "./ConnectService.js"
+import type * as Cors from "./Cors.js"
 import { connectProtocol } from "./internal/connect/server.js"
 import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
 import type { ServerHandler } from "./internal/http.js"
 import { listen } from "./internal/node/listen.js"
 import { type CallCount, nodeListener } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
+import { withCors } from "./internal/server/cors.js"
 import type { ServerConfig, ServerProtocol } from "./internal/server/protocol.js"
 import { makeRouter } from "./internal/server/router.js"
 import * as NodeCompression from "./NodeCompression.js"
@@ -79,6 +81,14 @@ const protocolsOf = (
 export interface HandlerOptions<Services extends ReadonlyArray<DescService>> extends ProtocolOptions {
   /** The services to serve; the implementation of each must be in context (`ConnectService.toLayer`). */
   readonly services: Services
+  /**
+   * Answer browsers' cross-origin requests from these origins (preflights, and the headers that
+   * let a page read responses); without it, no CORS header is sent and only same-origin pages
+   * can read responses. An invalid origin in the list is a defect when the server starts.
+   *
+   * @since 0.2.0
+   */
+  readonly cors?: Cors.Options
 }
 
 /**
@@ -207,7 +217,10 @@ const makeHandler = <Services extends ReadonlyArray<DescService>>(
 ): Effect.Effect<ServerHandler, never, Implementations<Services>> =>
   Effect.map(
     Effect.forEach(options.services, (service) => ConnectService.tag(service)),
-    (registered) => makeRouter(registered, protocolsOf(options.protocols, canSendTrailers), configOf(options))
+    (registered) => {
+      const router = makeRouter(registered, protocolsOf(options.protocols, canSendTrailers), configOf(options))
+      return options.cors === undefined ? router : withCors(router, options.cors)
+    }
   ) as Effect.Effect<ServerHandler, never, Implementations<Services>>
 
 /**

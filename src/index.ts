@@ -19,6 +19,8 @@ export * as ConnectService from "./ConnectService.js"
 /** @since 0.1.0 */
 export * as ConnectTransport from "./ConnectTransport.js"
 /** @since 0.2.0 */
+export * as Cors from "./Cors.js"
+/** @since 0.2.0 */
 export * as GrpcHealth from "./GrpcHealth.js"
 /** @since 0.2.0 */
 export * as GrpcReflection from "./GrpcReflection.js"

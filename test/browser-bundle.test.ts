@@ -5,7 +5,6 @@
  * gzip both ways.
  */
 import { it } from "@effect/vitest"
-import * as esbuild from "esbuild"
 import * as Effect from "effect/Effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,24 +12,12 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
 import { expect } from "vitest"
+import { bundleForBrowser } from "./support/bundle.js"
 import { connectNodeServer } from "./support/servers.js"
-
-const bundle = (contents: string) =>
-  esbuild.build({
-    stdin: { contents, resolveDir: import.meta.dirname, loader: "ts" },
-    bundle: true,
-    platform: "browser",
-    format: "esm",
-    minify: true,
-    write: false,
-    metafile: true,
-    conditions: ["connect-effect-source"],
-    logLevel: "silent"
-  })
 
 it.live("a browser bundle of a client builds without Node modules and calls connect-node", () =>
   Effect.gen(function*() {
-    const result = yield* Effect.promise(() => bundle(`export * from "./support/browserClient.ts"`))
+    const result = yield* Effect.promise(() => bundleForBrowser(`export * from "./support/browserClient.ts"`))
     const inputs = Object.keys(result.metafile.inputs)
     expect(inputs.filter((input) => input.startsWith("node:") || input.includes("src/internal/node/"))).toEqual([])
     expect(inputs.some((input) => input.endsWith("src/ConnectTransport.ts"))).toBe(true)
@@ -52,6 +39,6 @@ it.live("a browser bundle of a client builds without Node modules and calls conn
 
 it.live("a bundle that reaches for Node-only code fails to build for browsers", () =>
   Effect.gen(function*() {
-    const failure = yield* Effect.flip(Effect.tryPromise(() => bundle(`export { ConnectServer } from "connect-effect/node"`)))
+    const failure = yield* Effect.flip(Effect.tryPromise(() => bundleForBrowser(`export { ConnectServer } from "connect-effect/node"`)))
     expect(String(failure.cause)).toMatch(/node:/)
   }))

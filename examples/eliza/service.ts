@@ -3,25 +3,32 @@
  */
 import { ConnectError } from "connect-effect"
 import * as Chunk from "effect/Chunk"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { ElizaServiceHandlers } from "./gen/connectrpc/eliza/v1/eliza_connect_effect.js"
 import { introduction, reply } from "./eliza.js"
 
-export const ElizaLive = ElizaServiceHandlers.layer({
-  say: (request) =>
-    request.sentence.trim() === ""
-      ? Effect.fail(ConnectError.make("invalid_argument", "say something: the sentence is empty"))
-      : Effect.succeed({ sentence: reply(request.sentence) }),
-  converse: (requests) =>
-    requests.pipe(Stream.zipWithIndex, Stream.map(([request, turn]) => ({ sentence: reply(request.sentence, turn) }))),
-  introduce: (request) =>
-    Stream.fromIterable(introduction(request.name.trim() === "" ? "stranger" : request.name)).pipe(
-      Stream.map((sentence) => ({ sentence }))
-    ),
-  pontificate: (requests) =>
-    Effect.map(Stream.runCollect(requests), (all) => ({
-      sentence: `You said ${all.length} things. ${reply(Chunk.last(all).pipe(Option.map((r) => r.sentence), Option.getOrElse(() => "")))}`
-    }))
-})
+/** Eliza, who pauses `introducePause` between the sentences of Introduce (so that a page shows them arrive). */
+export const makeElizaLive = (introducePause: Duration.DurationInput = 0) =>
+  ElizaServiceHandlers.layer({
+    say: (request) =>
+      request.sentence.trim() === ""
+        ? Effect.fail(ConnectError.make("invalid_argument", "say something: the sentence is empty"))
+        : Effect.succeed({ sentence: reply(request.sentence) }),
+    converse: (requests) =>
+      requests.pipe(Stream.zipWithIndex, Stream.map(([request, turn]) => ({ sentence: reply(request.sentence, turn) }))),
+    introduce: (request) =>
+      Stream.fromIterable(introduction(request.name.trim() === "" ? "stranger" : request.name)).pipe(
+        Stream.map((sentence) => ({ sentence })),
+        introducePause === 0 ? (s) => s : Stream.schedule(Schedule.spaced(introducePause))
+      ),
+    pontificate: (requests) =>
+      Effect.map(Stream.runCollect(requests), (all) => ({
+        sentence: `You said ${all.length} things. ${reply(Chunk.last(all).pipe(Option.map((r) => r.sentence), Option.getOrElse(() => "")))}`
+      }))
+  })
+
+export const ElizaLive = makeElizaLive()

@@ -3,11 +3,15 @@
  * hold to writeMaxBytes, compress when worth it, frame; unframe, decompress, parse.
  * @internal
  */
+import type { DescMethodStreaming } from "@bufbuild/protobuf"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
+import { collectBounded } from "./bytes.js"
 import type { Compression } from "./compression.js"
 import { ConnectError } from "./connectError.js"
 import { encodeEnvelope, type Envelope, flagCompressed } from "./envelope.js"
+import type { Body } from "./http.js"
 import type { Serialization } from "./serialization.js"
 
 /** @internal */
@@ -15,6 +19,18 @@ export interface WriteLimits {
   readonly writeMaxBytes: number
   readonly compressMinBytes: number
 }
+
+/**
+ * The request body of a streaming call, its messages already framed. A server-streaming call's
+ * one message goes whole, with a known length: a stream costs chunked encoding, and browsers
+ * send one only over HTTP/2.
+ * @internal
+ */
+export const streamingRequestBody = (
+  kind: DescMethodStreaming["methodKind"],
+  framed: Stream.Stream<Uint8Array, ConnectError>
+): Effect.Effect<Body, ConnectError> =>
+  kind === "server_streaming" ? collectBounded(framed, Number.MAX_SAFE_INTEGER) : Effect.succeed(framed)
 
 /** @internal */
 export const serializeMessage = (

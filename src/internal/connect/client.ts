@@ -13,11 +13,18 @@ import { fromHttpStatus } from "../code.js"
 import type { Compression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
 import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../transport.js"
-import { collectBounded } from "../bytes.js"
 import { acceptEncodingValue, findCompression } from "../compression.js"
 import { decodeEnvelopes, flagEndStream } from "../envelope.js"
 import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
-import { bodyPayload, envelopeMessage, envelopePayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
+import {
+  bodyPayload,
+  envelopeMessage,
+  envelopePayload,
+  parseMessage,
+  serializeMessage,
+  streamingRequestBody,
+  worthCompressing
+} from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import { type EndStream, endStreamFromJsonBytes, errorFromJsonBytes } from "./errorJson.js"
 import { encodeGetQuery } from "./get.js"
@@ -153,10 +160,7 @@ export const makeConnectTransport = (http: HttpClientAdapter, config: ClientConf
         method: "POST",
         url: `${baseUrl}/${method.parent.typeName}/${method.name}`,
         headers: Headers.unsafeFromRecord(requestHeaders(true, options, false)),
-        // One request message is sent with a known length rather than as a chunked stream.
-        body: method.methodKind === "server_streaming"
-          ? yield* collectBounded(body, Number.MAX_SAFE_INTEGER)
-          : body
+        body: yield* streamingRequestBody(method.methodKind, body)
       }).pipe(Effect.mapError(preferRefusal))
       if (response.status !== 200) {
         return yield* unaryError(response, undefined)

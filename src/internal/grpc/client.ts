@@ -18,7 +18,7 @@ import { acceptEncodingValue, type Compression, findCompression } from "../compr
 import { ConnectError } from "../connectError.js"
 import { decodeEnvelopes, flagCompressed } from "../envelope.js"
 import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
-import { envelopeMessage, envelopePayload, parseMessage } from "../messages.js"
+import { envelopeMessage, envelopePayload, parseMessage, streamingRequestBody } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../transport.js"
 import * as P from "./protocol.js"
@@ -168,7 +168,12 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
       const body = Stream.mapEffect(requests, (message) => envelopeMessage(codec.input, message, config.sendCompression, config)).pipe(
         Stream.tapError((e) => Effect.sync(() => refusal = e))
       )
-      const response = yield* http.stream({ method: "POST", url: url(method), headers: requestHeaders(options), body }).pipe(
+      const response = yield* http.stream({
+        method: "POST",
+        url: url(method),
+        headers: requestHeaders(options),
+        body: yield* streamingRequestBody(method.methodKind, body)
+      }).pipe(
         Effect.mapError(preferRefusal)
       )
       const trailers = yield* Deferred.make<Headers.Headers>()

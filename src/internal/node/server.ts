@@ -117,8 +117,12 @@ const writeResponse = (res: NodeResponse, response: ServerResponse): Effect.Effe
   const out = res as Http.ServerResponse
   if (body === undefined || body instanceof Uint8Array) {
     if (trailers === undefined) {
-      // A known length spares the client chunked decoding and lets it read the body in one go.
-      out.writeHead(response.status, { ...response.headers, "content-length": String(body?.byteLength ?? 0) })
+      // A known length spares the client chunked decoding and lets it read the body in one go; a
+      // 204 (a CORS preflight's answer) must not have one.
+      out.writeHead(
+        response.status,
+        response.status === 204 ? response.headers : { ...response.headers, "content-length": String(body?.byteLength ?? 0) }
+      )
     } else {
       out.writeHead(response.status, response.headers)
       out.addTrailers(trailers())

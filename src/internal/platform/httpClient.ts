@@ -14,6 +14,7 @@ import { ConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { declaredTooLarge } from "../http.js"
 import { collectBounded } from "../bytes.js"
+import { requestStreamRefusal } from "./requestStreams.js"
 
 const transportError = (error: HttpClientError.HttpClientError): ConnectError =>
   new ConnectError({
@@ -57,8 +58,12 @@ const toResponse = (response: HttpClientResponse.HttpClientResponse): ClientResp
 export const fromHttpClient = (client: HttpClient.HttpClient): HttpClientAdapter => {
   // Scoped: a response given up on before its body was read is aborted at once, not at GC.
   const scoped = HttpClient.withScope(client)
-  const stream = (request: ClientRequest) =>
-    Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
+  const stream = (request: ClientRequest) => {
+    const refusal = request.body === undefined || request.body instanceof Uint8Array ? undefined : requestStreamRefusal(request.url)
+    return refusal !== undefined
+      ? Effect.fail(refusal)
+      : Effect.map(Effect.mapError(scoped.execute(toPlatformRequest(request)), transportError), toResponse)
+  }
   return {
     unary: (request, use) => Effect.scoped(Effect.flatMap(stream(request), use)),
     stream
