@@ -53,9 +53,10 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
 
   /**
    * What the response's headers say before any message: a failure (HTTP status, content type,
-   * encoding, or a trailers-only status), the end of a trailers-only success, or how to read on.
+   * encoding), or how to read on. A status in the headers is only judged at the end: it counts
+   * when nothing else came (a trailers-only response), and is ignored beside a body or trailers.
    */
-  const readHead = (response: ClientResponse): ConnectError | { trailersOnly: true } | { compression: Compression | undefined } => {
+  const readHead = (response: ClientResponse): ConnectError | { compression: Compression | undefined } => {
     const headers = response.headers
     if (response.status !== 200) {
       return new ConnectError({ code: fromHttpStatus(response.status), message: `HTTP ${response.status}`, metadata: headers })
@@ -68,7 +69,6 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
         metadata: headers
       })
     }
-    if (headers[P.headerStatus] !== undefined) return statusFromHeaders(headers, headers) ?? { trailersOnly: true }
     const name = headers[P.headerEncoding]
     const compression = findCompression(config.acceptCompression, name)
     if (compression === null) {
@@ -88,13 +88,14 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
   ): Stream.Stream<A, ConnectError> => {
     const head = readHead(response)
     if (head instanceof ConnectError) return Stream.fail(head)
-    if ("trailersOnly" in head) return Stream.execute(end(Headers.unsafeFromRecord(withoutStatus(response.headers))))
     const { compression } = head
     return Stream.suspend(() => {
       let trailers: Headers.Headers | undefined
+      let received = false
       const messages = response.body.pipe(
         decodeEnvelopes(config.readMaxBytes),
         Stream.mapEffect((envelope): Effect.Effect<Option.Option<A>, ConnectError> => {
+          received = true
           if (trailers !== undefined) return Effect.fail(protocolError("received data after the trailers"))
           if ((envelope.flags & P.flagTrailers) === 0 || !web) {
             return Effect.map(Effect.flatMap(envelopePayload(envelope, compression, config.readMaxBytes), decode), Option.some)
@@ -112,12 +113,15 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
         Stream.filterMap((message) => message)
       )
       const status = Stream.unwrap(Effect.gen(function*() {
-        const received = web ? trailers : yield* (response.trailers ?? Effect.succeed(undefined))
-        if (received === undefined) {
+        const fromTrailers = web ? trailers : yield* (response.trailers ?? Effect.succeed(undefined))
+        const trailersOnly = fromTrailers?.[P.headerStatus] === undefined && !received &&
+          response.headers[P.headerStatus] !== undefined
+        const fields = trailersOnly ? response.headers : fromTrailers
+        if (fields === undefined) {
           return Stream.fail(protocolError(web ? "missing trailers" : "the HTTP client cannot read trailers", response.headers))
         }
-        yield* end(Headers.unsafeFromRecord(withoutStatus(received)))
-        const error = statusOf(received, response.headers)
+        yield* end(Headers.unsafeFromRecord(withoutStatus(fields)))
+        const error = statusOf(fields, trailersOnly ? Headers.empty : response.headers)
         return error === undefined ? Stream.empty : Stream.fail(error)
       }))
       return Stream.concat(messages, status)
