@@ -1,0 +1,10 @@
+// Compiles the library and the plugin into dist/, from nothing: a file left there by an earlier
+// build of a source since removed would otherwise ship in the package.
+import { execFileSync } from "node:child_process"
+import { rmSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+rmSync(join(root, "dist"), { recursive: true, force: true })
+execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" })
