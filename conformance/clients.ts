@@ -6,6 +6,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { type Compression, type ConnectTransport, type Transport } from "connect-effect"
 import { NodeCompression } from "connect-effect/node"
@@ -26,7 +27,9 @@ const compressions: ReadonlyMap<ProtoCompression, Compression.Compression | unde
   [ProtoCompression.UNSPECIFIED, undefined],
   [ProtoCompression.IDENTITY, undefined],
   [ProtoCompression.GZIP, NodeCompression.gzip],
-  [ProtoCompression.BR, NodeCompression.brotli]
+  [ProtoCompression.BR, NodeCompression.brotli],
+  // Where this Node has zstd: run.mjs then lists it in the config.
+  ...Option.toArray(Option.map(NodeCompression.zstd, (zstd) => [ProtoCompression.ZSTD, zstd] as const))
 ])
 
 const protocols: ReadonlyMap<Protocol, TransportOptions["protocol"]> = new Map([

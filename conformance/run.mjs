@@ -7,11 +7,12 @@
 // client-under-test (once per client transport) and/or the server-under-test. Runner flags such as
 // `--run <pattern> -v --trace` are passed through. Exits non-zero if any mode fails.
 import { execFileSync, spawn } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { clearTimeout, setTimeout } from "node:timers"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import * as zlib from "node:zlib"
 
 const version = "v1.0.5"
 const module = "connectrpc.com/conformance"
@@ -62,6 +63,21 @@ const generate = () => {
   writeFileSync(stamp, `${module}@${version}\n`)
 }
 
+/**
+ * config.yaml, with zstd among the compressions where this Node has it (22.15 on): the programs
+ * under test run on this same Node.
+ */
+const config = () => {
+  const base = join(here, "config.yaml")
+  if (!("zstdCompress" in zlib)) return base
+  const withZstd = join(root, ".conformance", "config.yaml")
+  const text = readFileSync(base, "utf8").replace("    - COMPRESSION_BR\n", "    - COMPRESSION_BR\n    - COMPRESSION_ZSTD\n")
+  if (!text.includes("COMPRESSION_ZSTD")) throw new Error("config.yaml: no COMPRESSION_BR line to add zstd after")
+  mkdirSync(dirname(withZstd), { recursive: true })
+  writeFileSync(withZstd, text)
+  return withZstd
+}
+
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href
 const program = (file) => [process.execPath, "--conditions=connect-effect-source", `--import=${tsx}`, join(here, file)]
 
@@ -104,7 +120,7 @@ const runsOf = {
 const runMode = ({ name, mode, args: programArgs, skip }, flags) =>
   new Promise((resolve) => {
     const only = [skip ?? []].flat().flatMap((pattern) => ["--skip", pattern])
-    const args = ["--mode", mode, "--conf", join(here, "config.yaml"), ...only, ...flags, "--", ...program(`${mode}.ts`), ...programArgs]
+    const args = ["--mode", mode, "--conf", config(), ...only, ...flags, "--", ...program(`${mode}.ts`), ...programArgs]
     const child = spawn(runner, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], detached: true })
     running = child
     let output = ""

@@ -1,14 +1,16 @@
 /**
  * Both gzips (the main entry's on Compression Streams, connect-effect/node's on node:zlib) read
- * each other's output, stop a bomb at the reader's limit, and refuse corrupt input.
+ * each other's output; every compression (and zstd where this Node has it) stops a bomb at the
+ * reader's limit and refuses corrupt input.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Compression } from "connect-effect"
 import { NodeCompression } from "connect-effect/node"
 import * as Effect from "effect/Effect"
-import { gzipSync } from "node:zlib"
+import * as Option from "effect/Option"
+import * as zlib from "node:zlib"
 
-const compressions = [Compression.gzip, NodeCompression.gzip, NodeCompression.brotli]
+const compressions = [Compression.gzip, NodeCompression.gzip, NodeCompression.brotli, ...Option.toArray(NodeCompression.zstd)]
 const text = new TextEncoder().encode("the same sentence, again and again. ".repeat(2000))
 
 describe.each(compressions.map((c, i) => [i === 0 ? "web gzip" : `node ${c.name}`, c] as const))("%s", (_, compression) => {
@@ -40,6 +42,12 @@ describe.each(compressions.map((c, i) => [i === 0 ? "web gzip" : `node ${c.name}
 
 it.effect("the web gzip reads node:zlib's gzip and the other way round", () =>
   Effect.gen(function*() {
-    expect(yield* Compression.gzip.decompress(gzipSync(text), text.byteLength)).toEqual(text)
+    expect(yield* Compression.gzip.decompress(zlib.gzipSync(text), text.byteLength)).toEqual(text)
     expect(yield* NodeCompression.gzip.decompress(yield* Compression.gzip.compress(text), text.byteLength)).toEqual(text)
   }))
+
+it("zstd is there, and accepted by default, exactly where node:zlib has it (Node 22.15 on)", () => {
+  const nodeHasZstd = "zstdCompress" in zlib
+  expect(Option.isSome(NodeCompression.zstd)).toBe(nodeHasZstd)
+  expect(NodeCompression.defaults.map((c) => c.name)).toEqual(nodeHasZstd ? ["gzip", "br", "zstd"] : ["gzip", "br"])
+})

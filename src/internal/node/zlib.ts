@@ -1,6 +1,6 @@
 /**
- * gzip and brotli on node:zlib, with decompression bounded by the reader's size limit so that a
- * small compressed payload cannot expand without bound.
+ * gzip, brotli and (where node:zlib has it) zstd on node:zlib, with decompression bounded by the
+ * reader's size limit so that a small compressed payload cannot expand without bound.
  * @internal
  */
 import * as Effect from "effect/Effect"
@@ -8,6 +8,7 @@ import { kMaxLength } from "node:buffer"
 import * as zlib from "node:zlib"
 import { type Compression, decompressedTooLarge } from "../compression.js"
 import { ConnectError } from "../connectError.js"
+import { isWholeZstd } from "./zstdFrames.js"
 
 type ZlibFn = (buf: Uint8Array, options: zlib.ZlibOptions & zlib.BrotliOptions, cb: (e: Error | null, r: Buffer) => void) => void
 
@@ -58,3 +59,20 @@ export const zlibBrotli: Compression = fromZlib(
   // Quality 11 (the default) costs tens of milliseconds per message; 5 is the usual on-line choice.
   { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }
 )
+
+/** node:zlib's zstd: Node 22.15 and 23.8 on. @types/node 20 does not know it. */
+const { zstdCompress, zstdDecompress } = zlib as unknown as { zstdCompress?: ZlibFn; zstdDecompress?: ZlibFn }
+
+/** @internal */
+export const zlibZstd: Compression | undefined = zstdCompress === undefined || zstdDecompress === undefined
+  ? undefined
+  : fromZlib(
+    "zstd",
+    zstdCompress,
+    (data, options, cb) =>
+      isWholeZstd(data)
+        ? zstdDecompress(data, options, cb)
+        : cb(new Error("the data is not whole zstd frames (cut short, or followed by other bytes)"), Buffer.alloc(0)),
+    // zstd's default level, 3: fast enough for messages on line.
+    {}
+  )
