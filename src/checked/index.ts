@@ -9,5 +9,16 @@ import { assertPeerVersions } from "../internal/node/peerVersions.js"
 
 assertPeerVersions(import.meta.url)
 
-export const { Code, Compression, ConnectClient, ConnectError, ConnectService, ConnectTransport, Transport } =
-  await import("../index.js")
+// The names of ../index.ts (test/peer-versions.test.ts holds the two lists equal).
+export const {
+  Code,
+  Compression,
+  ConnectClient,
+  ConnectError,
+  ConnectService,
+  ConnectTransport,
+  Cors,
+  GrpcHealth,
+  GrpcReflection,
+  Transport
+} = await import("../index.js")
