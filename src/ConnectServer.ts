@@ -154,7 +154,9 @@ export interface TlsOptions {
    * was valid in `HandlerContext.peerCertificate`.
    */
   readonly clientCertificates?: {
+    /** The certificates of the CAs that client certificates must chain to (PEM). */
     readonly ca: string | Buffer | ReadonlyArray<string | Buffer>
+    /** Refuse a client without a valid certificate at the handshake (default true). */
     readonly required?: boolean
   }
 }
@@ -166,8 +168,11 @@ export interface TlsOptions {
  * @category models
  */
 export interface Activity {
+  /** HTTP/2 sessions open. */
   readonly http2Sessions: number
+  /** HTTP/1.1 connections open. */
   readonly http1Connections: number
+  /** Calls being served, over either. */
   readonly callsInFlight: number
 }
 
@@ -190,7 +195,9 @@ export type Implementations<Services extends ReadonlyArray<DescService>> = Servi
 export class ConnectServer extends Context.Tag("connect-effect/ConnectServer")<ConnectServer, {
   /** The base URL clients use, e.g. `http://127.0.0.1:8080` (`https:` over TLS). */
   readonly url: string
+  /** The address it listens on. */
   readonly host: string
+  /** The port it listens on (the one picked when asked for 0). */
   readonly port: number
   /** The connections and calls open now (for metrics and leak checks). */
   readonly activity: Effect.Effect<Activity>
@@ -202,7 +209,10 @@ export class ConnectServer extends Context.Tag("connect-effect/ConnectServer")<C
  * @since 0.1.0
  * @category errors
  */
-export class ServeError extends Data.TaggedError("ServeError")<{ readonly cause: unknown }> {}
+export class ServeError extends Data.TaggedError("ServeError")<{
+  /** Node's error, such as `EADDRINUSE`. */
+  readonly cause: unknown
+}> {}
 
 const configOf = (options: ProtocolOptions): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,

@@ -3,6 +3,7 @@
  * runs on any JavaScript platform with fetch (browsers, Deno, Bun, edge runtimes, Node) and
  * imports no `node:` module; Node servers and transports are in `connect-effect/node`.
  *
+ * @module connect-effect
  * @since 0.1.0
  */
 

@@ -13,7 +13,9 @@ import { ConnectError } from "./connectError.js"
  * @category models
  */
 export interface Compression {
+  /** Its name in `Content-Encoding` and the protocols' encoding headers, such as `gzip`. */
   readonly name: string
+  /** Compresses one message. */
   readonly compress: (data: Uint8Array) => Effect.Effect<Uint8Array, ConnectError>
   /** Fails with resource_exhausted when the output would exceed `readMaxBytes`, invalid_argument on corrupt input. */
   readonly decompress: (data: Uint8Array, readMaxBytes: number) => Effect.Effect<Uint8Array, ConnectError>

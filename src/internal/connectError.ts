@@ -15,7 +15,9 @@ import type { Code } from "./code.js"
  * @category models
  */
 export interface ErrorDetail {
+  /** The message's fully-qualified type name, such as `google.rpc.ErrorInfo`. */
   readonly type: string
+  /** The message in the protobuf binary encoding. */
   readonly value: Uint8Array
   /** A JSON rendering for people reading the wire; never needed to decode. */
   readonly debug?: unknown
@@ -28,11 +30,15 @@ export interface ErrorDetail {
  * @category models
  */
 export interface ConnectErrorOptions {
+  /** The Connect code, such as `"not_found"`. */
   readonly code: Code
+  /** Said to the peer, for people (default empty). */
   readonly message?: string
+  /** Messages that say more, for programs (see `detail`). */
   readonly details?: ReadonlyArray<ErrorDetail>
   /** Headers and trailers of the failed call (received), or to send with the error (handlers). */
   readonly metadata?: Headers.Input
+  /** What caused it here; never sent. */
   readonly cause?: unknown
 }
 
@@ -43,10 +49,15 @@ export interface ConnectErrorOptions {
  * @category models
  */
 export class ConnectError extends Data.TaggedError("ConnectError")<{
+  /** The Connect code, such as `"not_found"`. */
   readonly code: Code
+  /** For people; empty when the peer sent none. */
   readonly message: string
+  /** Messages that say more, for programs (decode them with `findDetails`). */
   readonly details: ReadonlyArray<ErrorDetail>
+  /** Headers and trailers of the failed call (received), or to send with the error (handlers). */
   readonly metadata: Headers.Headers
+  /** What caused it on this side (a network error, a failed decoding); never sent. */
   readonly cause?: unknown
 }> {
   constructor(options: ConnectErrorOptions) {
@@ -59,6 +70,7 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
     })
   }
 
+  /** `ConnectError [code] message`. */
   override toString(): string {
     return this.message === "" ? `ConnectError [${this.code}]` : `ConnectError [${this.code}] ${this.message}`
   }

@@ -28,8 +28,11 @@ export interface CallOptions {
  * @category models
  */
 export interface UnaryResponse<A> {
+  /** The response message. */
   readonly message: A
+  /** The response headers, less the protocol's own. */
   readonly headers: Headers.Headers
+  /** The response trailers, less the protocol's own. */
   readonly trailers: Headers.Headers
 }
 
@@ -41,22 +44,30 @@ export interface UnaryResponse<A> {
  * @category models
  */
 export interface StreamResponse<A, E = never> {
+  /** The response headers, less the protocol's own. */
   readonly headers: Headers.Headers
+  /** The response messages, failing with the call's error, if any, after the messages before it. */
   readonly messages: Stream.Stream<A, ConnectError | E>
   /** Completes once `messages` has ended (with the error's metadata if it failed). */
   readonly trailers: Effect.Effect<Headers.Headers>
 }
 
 /**
+ * How a client's calls reach a server: one protocol over one HTTP client, provided by a Layer
+ * (`ConnectTransport.layer`, or `NodeTransport`'s on Node). Clients call it; a test can stand
+ * in for it.
+ *
  * @since 0.1.0
  * @category models
  */
 export interface Transport {
+  /** Sends one request message and receives one response message. */
   readonly unary: <I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     request: MessageInitShape<I>,
     options: RequestOptions
   ) => Effect.Effect<UnaryResponse<MessageShape<O>>, ConnectError>
+  /** Sends a stream of request messages and receives a stream of response messages, in the Scope. */
   readonly stream: <I extends DescMessage, O extends DescMessage>(
     method: DescMethodStreaming<I, O>,
     requests: Stream.Stream<MessageInitShape<I>, ConnectError>,
@@ -72,11 +83,15 @@ export interface Transport {
  * @category models
  */
 export interface RequestOptions {
+  /** Request headers to send besides the protocol's own. */
   readonly headers: Headers.Headers
+  /** The call's timeout, for the protocol's timeout header; none when undefined. */
   readonly timeoutMs: number | undefined
 }
 
 /**
+ * The Context tag of the `Transport` clients call.
+ *
  * @since 0.1.0
  * @category tags
  */

@@ -8,7 +8,13 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type { ServerHandler, ServerResponse } from "../http.js"
 
-/** @internal */
+/**
+ * Which origins may call, and what else they may send and read. No origin is allowed unless
+ * listed: a wildcard is `allowedOrigins: "*"`, said out loud.
+ *
+ * @since 0.2.0
+ * @category models
+ */
 export interface CorsOptions {
   /**
    * The origins whose pages may call: exact origins (`"https://app.example.com"`), a predicate
@@ -25,10 +31,22 @@ export interface CorsOptions {
   readonly maxAgeSeconds?: number
 }
 
-/** @internal */
+/**
+ * The methods Connect (POST, and GET for side-effect-free methods) and gRPC-Web (POST) use,
+ * for `Access-Control-Allow-Methods`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const allowedMethods: ReadonlyArray<string> = ["GET", "POST"]
 
-/** @internal */
+/**
+ * The request headers browser clients of Connect, gRPC-Web and gRPC send, for
+ * `Access-Control-Allow-Headers`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const allowedHeaders: ReadonlyArray<string> = [
   "Content-Type",
   "Content-Encoding",
@@ -45,7 +63,14 @@ export const allowedHeaders: ReadonlyArray<string> = [
   "User-Agent"
 ]
 
-/** @internal */
+/**
+ * The response headers browser clients of Connect and gRPC-Web read, for
+ * `Access-Control-Expose-Headers` (connect-effect's server exposes every header a response
+ * carries, these among them).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const exposedHeaders: ReadonlyArray<string> = [
   "Grpc-Status",
   "Grpc-Message",

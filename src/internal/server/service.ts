@@ -13,8 +13,11 @@ import type { ConnectError } from "../connectError.js"
  * @category models
  */
 export interface HandlerContext {
+  /** The service called. */
   readonly service: DescService
+  /** The method called. */
   readonly method: DescMethod
+  /** The request headers, less the protocol's own. */
   readonly requestHeaders: Headers.Headers
   /** When the client gives up (epoch milliseconds), from its timeout; the handler is interrupted then. */
   readonly deadline: Option.Option<number>
@@ -45,13 +48,17 @@ export interface HandlerContext {
 export interface PeerCertificate {
   /** Its subject's fields, e.g. `{ CN: "client-1", O: "Example" }` (a repeated field is a list). */
   readonly subject: Readonly<Record<string, string | ReadonlyArray<string>>>
+  /** Its issuer's fields, as `subject`. */
   readonly issuer: Readonly<Record<string, string | ReadonlyArray<string>>>
   /** `subjectaltname` as Node gives it, e.g. `"DNS:client.example, IP Address:127.0.0.1"`. */
   readonly subjectAltName: string | undefined
+  /** The serial number, in hex. */
   readonly serialNumber: string
   /** SHA-256 fingerprint, colon-separated hex. */
   readonly fingerprint256: string
+  /** The start of its validity, as Node gives it (e.g. `"Sep  3 20:00:00 2025 GMT"`). */
   readonly validFrom: string
+  /** The end of its validity, in the same form. */
   readonly validTo: string
   /** Whether it chains to one of the server's trusted client CAs. */
   readonly authorized: boolean
@@ -66,6 +73,7 @@ export interface PeerCertificate {
  * @category models
  */
 export interface MethodImplementation {
+  /** The method implemented. */
   readonly method: DescMethod
   /** Set for unary methods: the fast path, with no Stream machinery. */
   readonly unary: ((request: unknown, context: HandlerContext) => Effect.Effect<unknown, unknown>) | undefined
@@ -82,6 +90,8 @@ export interface MethodImplementation {
  * @category models
  */
 export interface Registered<S extends DescService> {
+  /** The service implemented. */
   readonly service: S
+  /** One implementation for each of its methods. */
   readonly methods: ReadonlyArray<MethodImplementation>
 }
