@@ -15,7 +15,7 @@ import * as Runtime from "effect/Runtime"
 import { Buffer } from "node:buffer"
 import type * as Tls from "node:tls"
 import type * as Compression from "./Compression.js"
-import * as ConnectService from "./ConnectService.js"
+import type * as ConnectService from "./ConnectService.js"
 import type * as Cors from "./Cors.js"
 import { connectProtocol } from "./internal/connect/server.js"
 import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
@@ -25,8 +25,9 @@ import { type CallCount, nodeListener } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
 import { withCors } from "./internal/server/cors.js"
 import type { ServerConfig, ServerProtocol } from "./internal/server/protocol.js"
-import { makeRouter } from "./internal/server/router.js"
+import { makeServerHandler } from "./internal/server/handler.js"
 import * as NodeCompression from "./NodeCompression.js"
+import type * as ServerInterceptor from "./ServerInterceptor.js"
 
 /**
  * How the server treats messages, whatever HTTP server carries them.
@@ -78,7 +79,11 @@ const protocolsOf = (
  * @since 0.1.0
  * @category models
  */
-export interface HandlerOptions<Services extends ReadonlyArray<DescService>> extends ProtocolOptions {
+export interface HandlerOptions<
+  Services extends ReadonlyArray<DescService>,
+  Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+> extends ProtocolOptions {
   /** The services to serve; the implementation of each must be in context (`ConnectService.toLayer`). */
   readonly services: Services
   /**
@@ -89,13 +94,31 @@ export interface HandlerOptions<Services extends ReadonlyArray<DescService>> ext
    * @since 0.2.0
    */
   readonly cors?: Cors.Options
+  /**
+   * Around every handler, the first one outermost, outside each service's own (see
+   * `ServerInterceptor`). Their services are required by the server.
+   *
+   * @since 0.2.0
+   */
+  readonly interceptors?: Interceptors
+  /**
+   * Runs once a request's headers are known, before its body is read or its handler runs;
+   * failing rejects the call (see `ServerInterceptor.RequestGate`).
+   *
+   * @since 0.2.0
+   */
+  readonly requestGate?: ServerInterceptor.RequestGate<GateContext>
 }
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface ServeOptions<Services extends ReadonlyArray<DescService>> extends HandlerOptions<Services> {
+export interface ServeOptions<
+  Services extends ReadonlyArray<DescService>,
+  Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+> extends HandlerOptions<Services, Interceptors, GateContext> {
   /** The port to listen on; 0 (the default) picks a free one. */
   readonly port?: number
   /** The address to listen on (default 127.0.0.1). */
@@ -211,17 +234,31 @@ const configOf = (options: ProtocolOptions): ServerConfig => ({
   acceptCompression: options.acceptCompression ?? NodeCompression.defaults
 })
 
-const makeHandler = <Services extends ReadonlyArray<DescService>>(
-  options: HandlerOptions<Services>,
+/**
+ * What a server requires besides its services' implementations: its interceptors' and its
+ * request gate's services.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HooksContext<Interceptors, GateContext> =
+  | ServerInterceptor.ServerInterceptorContext<Interceptors extends ReadonlyArray<infer I> ? I : never>
+  | GateContext
+
+const makeHandler = <Services extends ReadonlyArray<DescService>, I extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>>, G>(
+  options: HandlerOptions<Services, I, G>,
   canSendTrailers: boolean
-): Effect.Effect<ServerHandler, never, Implementations<Services>> =>
+): Effect.Effect<ServerHandler, never, Implementations<Services> | HooksContext<I, G>> =>
   Effect.map(
-    Effect.forEach(options.services, (service) => ConnectService.tag(service)),
-    (registered) => {
-      const router = makeRouter(registered, protocolsOf(options.protocols, canSendTrailers), configOf(options))
-      return options.cors === undefined ? router : withCors(router, options.cors)
-    }
-  ) as Effect.Effect<ServerHandler, never, Implementations<Services>>
+    makeServerHandler({
+      services: options.services,
+      protocols: protocolsOf(options.protocols, canSendTrailers),
+      config: configOf(options),
+      interceptors: options.interceptors,
+      requestGate: options.requestGate
+    }),
+    (router) => options.cors === undefined ? router : withCors(router, options.cors)
+  )
 
 /**
  * The services as an @effect/platform HttpApp, answering every path it is given: mount it
@@ -235,9 +272,13 @@ const makeHandler = <Services extends ReadonlyArray<DescService>>(
  * @since 0.1.0
  * @category constructors
  */
-export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
-  options: HandlerOptions<Services>
-): Effect.Effect<HttpApp.Default, never, Implementations<Services>> =>
+export const toHttpApp = <
+  const Services extends ReadonlyArray<DescService>,
+  const Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+>(
+  options: HandlerOptions<Services, Interceptors, GateContext>
+): Effect.Effect<HttpApp.Default, never, Implementations<Services> | HooksContext<Interceptors, GateContext>> =>
   Effect.map(makeHandler(options, false), platformApp)
 
 /**
@@ -256,9 +297,13 @@ export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const Services extends ReadonlyArray<DescService>>(
-  options: ServeOptions<Services>
-): Layer.Layer<ConnectServer, ServeError, Implementations<Services>> =>
+export const layer = <
+  const Services extends ReadonlyArray<DescService>,
+  const Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+>(
+  options: ServeOptions<Services, Interceptors, GateContext>
+): Layer.Layer<ConnectServer, ServeError, Implementations<Services> | HooksContext<Interceptors, GateContext>> =>
   Layer.scoped(
     ConnectServer,
     Effect.gen(function*() {

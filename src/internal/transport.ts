@@ -48,10 +48,27 @@ export interface StreamResponse<A, E = never> {
 }
 
 /**
+ * What a transport talks to: its protocol and the server's base URL (for tracing and logs).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Peer {
+  readonly protocol: "connect" | "grpc" | "grpc-web"
+  readonly baseUrl: string
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Transport {
+  /**
+   * What the transport talks to; the protocol transports set it, a hand-made one may leave it out.
+   *
+   * @since 0.2.0
+   */
+  readonly peer?: Peer
   readonly unary: <I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     request: MessageInitShape<I>,
