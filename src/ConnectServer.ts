@@ -83,7 +83,7 @@ export interface HandlerOptions<
   Services extends ReadonlyArray<DescService>,
   Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
   GateContext = never
-> extends ProtocolOptions {
+> extends ProtocolOptions, ServerInterceptor.ServerHooks<Interceptors, GateContext> {
   /** The services to serve; the implementation of each must be in context (`ConnectService.toLayer`). */
   readonly services: Services
   /**
@@ -94,20 +94,6 @@ export interface HandlerOptions<
    * @since 0.2.0
    */
   readonly cors?: Cors.Options
-  /**
-   * Around every handler, the first one outermost, outside each service's own (see
-   * `ServerInterceptor`). Their services are required by the server.
-   *
-   * @since 0.2.0
-   */
-  readonly interceptors?: Interceptors
-  /**
-   * Runs once a request's headers are known, before its body is read or its handler runs;
-   * failing rejects the call (see `ServerInterceptor.RequestGate`).
-   *
-   * @since 0.2.0
-   */
-  readonly requestGate?: ServerInterceptor.RequestGate<GateContext>
 }
 
 /**
@@ -200,9 +186,7 @@ export interface Activity {
  * @since 0.1.0
  * @category models
  */
-export type Implementations<Services extends ReadonlyArray<DescService>> = Services[number] extends infer S
-  ? S extends DescService ? ConnectService.Registered<S> : never
-  : never
+export type Implementations<Services extends ReadonlyArray<DescService>> = ConnectService.Implementations<Services>
 
 /**
  * A running server.
@@ -234,21 +218,10 @@ const configOf = (options: ProtocolOptions): ServerConfig => ({
   acceptCompression: options.acceptCompression ?? NodeCompression.defaults
 })
 
-/**
- * What a server requires besides its services' implementations: its interceptors' and its
- * request gate's services.
- *
- * @since 0.2.0
- * @category models
- */
-export type HooksContext<Interceptors, GateContext> =
-  | ServerInterceptor.ServerInterceptorContext<Interceptors extends ReadonlyArray<infer I> ? I : never>
-  | GateContext
-
 const makeHandler = <Services extends ReadonlyArray<DescService>, I extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>>, G>(
   options: HandlerOptions<Services, I, G>,
   canSendTrailers: boolean
-): Effect.Effect<ServerHandler, never, Implementations<Services> | HooksContext<I, G>> =>
+): Effect.Effect<ServerHandler, never, Implementations<Services> | ServerInterceptor.HooksContext<I, G>> =>
   Effect.map(
     makeServerHandler({
       services: options.services,
@@ -278,7 +251,7 @@ export const toHttpApp = <
   GateContext = never
 >(
   options: HandlerOptions<Services, Interceptors, GateContext>
-): Effect.Effect<HttpApp.Default, never, Implementations<Services> | HooksContext<Interceptors, GateContext>> =>
+): Effect.Effect<HttpApp.Default, never, Implementations<Services> | ServerInterceptor.HooksContext<Interceptors, GateContext>> =>
   Effect.map(makeHandler(options, false), platformApp)
 
 /**
@@ -303,7 +276,7 @@ export const layer = <
   GateContext = never
 >(
   options: ServeOptions<Services, Interceptors, GateContext>
-): Layer.Layer<ConnectServer, ServeError, Implementations<Services> | HooksContext<Interceptors, GateContext>> =>
+): Layer.Layer<ConnectServer, ServeError, Implementations<Services> | ServerInterceptor.HooksContext<Interceptors, GateContext>> =>
   Layer.scoped(
     ConnectServer,
     Effect.gen(function*() {

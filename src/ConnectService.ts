@@ -139,6 +139,16 @@ export type HandlersContext<H> = {
 export const tag: <S extends DescService>(service: S) => Context.Tag<Registered<S>, Registered<S>> = serviceTag
 
 /**
+ * The implementations a list of services requires.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Implementations<Services extends ReadonlyArray<DescService>> = Services[number] extends infer S
+  ? S extends DescService ? Registered<S> : never
+  : never
+
+/**
  * The options of `toLayer`.
  *
  * @since 0.2.0

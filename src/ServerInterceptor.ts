@@ -17,12 +17,22 @@ export type {
    * @since 0.2.0
    * @category models
    */
+  HooksContext,
+  /**
+   * @since 0.2.0
+   * @category models
+   */
   RequestGate,
   /**
    * @since 0.2.0
    * @category models
    */
   ServerInterceptor,
+  /**
+   * @since 0.2.0
+   * @category models
+   */
+  ServerHooks,
   /**
    * @since 0.2.0
    * @category models

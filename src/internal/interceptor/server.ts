@@ -74,15 +74,30 @@ export interface GateRequest {
 export type RequestGate<R = never> = (request: GateRequest) => Effect.Effect<void, ConnectError, R>
 
 /**
- * What a server (or one service) puts around its calls.
+ * What a server puts around its calls.
  *
  * @since 0.2.0
  * @category models
  */
-export interface InterceptorOptions<R = never> {
-  /** Around every handler, the first one outermost; a server's are outside its services' own. */
-  readonly interceptors?: ReadonlyArray<ServerInterceptor<R>>
+export interface ServerHooks<Interceptors extends ReadonlyArray<ServerInterceptor<any>> = [], GateContext = never> {
+  /**
+   * Around every handler, the first one outermost, outside each service's own
+   * (`ConnectService.toLayer`'s). Their services are required by the server.
+   */
+  readonly interceptors?: Interceptors
+  /** Runs once a request's headers are known, before its body is read or its handler runs. */
+  readonly requestGate?: RequestGate<GateContext>
 }
+
+/**
+ * What a server's hooks require: its interceptors' services and its request gate's.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HooksContext<Interceptors, GateContext> =
+  | ServerInterceptorContext<Interceptors extends ReadonlyArray<infer I> ? I : never>
+  | GateContext
 
 /**
  * `impl` with `interceptors` around its handler, the first one outermost. A streaming call of
