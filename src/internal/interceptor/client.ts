@@ -1,9 +1,9 @@
 // Everything here is public through src/ClientInterceptor.ts; it lives here so that internals never import a public module.
 import type { DescMethodStreaming, DescMethodUnary } from "@bufbuild/protobuf"
 import * as Headers from "@effect/platform/Headers"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { ConnectError } from "../connectError.js"
 import type { Peer, StreamResponse, Transport, UnaryResponse } from "../transport.js"
@@ -85,13 +85,15 @@ export interface ClientInterceptor<R = never> {
 export type ClientInterceptorContext<I> = I extends ClientInterceptor<infer R> ? R : never
 
 /**
- * Gives each hook the installer's context (a stream hook's Scope stays the caller's: `provide`
- * adds to the context, it does not replace it).
+ * Gives each hook the installer's context, added to the caller's. The installer's Scope is left
+ * out: a stream hook's resources belong to the call, not to the Layer.
  */
-const provider = (context: Context.Context<never>) =>
-  context.unsafeMap.size === 0
+const provider = (installed: Context.Context<never>) => {
+  const context = Context.omit(Scope.Scope)(installed) as Context.Context<never>
+  return context.unsafeMap.size === 0
     ? <A, E>(effect: Effect.Effect<A, E, any>) => effect as Effect.Effect<A, E>
     : <A, E>(effect: Effect.Effect<A, E, any>) => Effect.provide(effect, context) as Effect.Effect<A, E>
+}
 
 /**
  * `transport` with `interceptors` around its calls, the first one outermost: it sees the call

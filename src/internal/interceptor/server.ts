@@ -1,8 +1,9 @@
 // Everything here is public through src/ServerInterceptor.ts; it lives here so that internals never import a public module.
 import type { DescMethod } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ConnectError } from "../connectError.js"
 import type { HandlerContext, MethodImplementation } from "../server/service.js"
@@ -107,8 +108,10 @@ export type HooksContext<Interceptors, GateContext> =
 export const interceptImplementation = (
   impl: MethodImplementation,
   interceptors: ReadonlyArray<ServerInterceptor<any>>,
-  context: Context.Context<never>
+  installed: Context.Context<never>
 ): MethodImplementation => {
+  // The installer's Scope is left out: what a hook acquires belongs to the call, not to the Layer.
+  const context = Context.omit(Scope.Scope)(installed) as Context.Context<never>
   const provided = context.unsafeMap.size > 0
   let unary = impl.unary
   let streaming = impl.streaming
