@@ -29,6 +29,8 @@ export * as GrpcReflection from "./GrpcReflection.js"
 /** @since 0.2.0 */
 export * as Observability from "./Observability.js"
 /** @since 0.2.0 */
+export * as Retry from "./Retry.js"
+/** @since 0.2.0 */
 export * as ServerInterceptor from "./ServerInterceptor.js"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.js"
