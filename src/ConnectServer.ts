@@ -20,6 +20,7 @@ import type * as Cors from "./Cors.js"
 import { connectProtocol } from "./internal/connect/server.js"
 import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
 import type { ServerHandler } from "./internal/http.js"
+import { reasonOf } from "./internal/networkError.js"
 import { listen } from "./internal/node/listen.js"
 import { type CallCount, nodeListener } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
@@ -209,7 +210,20 @@ export class ConnectServer extends Context.Tag("connect-effect/ConnectServer")<C
  * @since 0.1.0
  * @category errors
  */
-export class ServeError extends Data.TaggedError("ServeError")<{ readonly cause: unknown }> {}
+export class ServeError extends Data.TaggedError("ServeError")<{ readonly cause: unknown }> {
+  /**
+   * Which address, and why, from the system's error: `cannot listen on 127.0.0.1:8080: listen
+   * EADDRINUSE: address already in use 127.0.0.1:8080`.
+   */
+  override get message(): string {
+    const { address, port } = (typeof this.cause === "object" && this.cause !== null ? this.cause : {}) as {
+      readonly address?: unknown
+      readonly port?: unknown
+    }
+    const where = address === undefined ? "" : ` on ${String(address)}${port === undefined ? "" : `:${String(port)}`}`
+    return `cannot listen${where}: ${reasonOf(this.cause)}`
+  }
+}
 
 const configOf = (options: ProtocolOptions): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
