@@ -28,6 +28,9 @@ class Tenant extends Context.Reference<Tenant>()("test/Tenant", { defaultValue: 
 /** What the test saw: handler runs, and log lines from the interceptors. */
 class Journal extends Context.Tag("test/Journal")<Journal, Ref.Ref<ReadonlyArray<string>>>() {}
 
+/** The journal, emptied for a new test. */
+const freshJournal = Effect.flatMap(Journal, (journal) => Effect.as(Ref.set(journal, []), journal))
+
 const write = (line: string) => Effect.flatMap(Journal, (journal) => Ref.update(journal, (lines) => [...lines, line]))
 
 const TokenVerifierLive = Layer.succeed(TokenVerifier, {
@@ -126,8 +129,7 @@ describe("server interceptors and the request gate", () => {
 
       it.effect("no token or a bad one is unauthenticated, and the handler never runs", () =>
         Effect.gen(function*() {
-          const journal = yield* Journal
-          yield* Ref.set(journal, [])
+          const journal = yield* freshJournal
           const client = yield* clientOf(transport)
           const missing = yield* failure(() => client.echo({ text: "hi" }))
           expect(missing.code).toBe(NodeCode.Unauthenticated)
@@ -144,8 +146,7 @@ describe("server interceptors and the request gate", () => {
 
       it.effect("the gate answers before the body is read: a request stream that never ends is refused", () =>
         Effect.gen(function*() {
-          const journal = yield* Journal
-          yield* Ref.set(journal, [])
+          const journal = yield* freshJournal
           const client = yield* clientOf(transport)
           const refused = yield* failure(() => client.clientStream(never()))
           expect(refused.code).toBe(NodeCode.Unauthenticated)
@@ -155,8 +156,7 @@ describe("server interceptors and the request gate", () => {
 
     it.effect("interceptors run in order, the server's outside the service's, and log durations", () =>
       Effect.gen(function*() {
-        const journal = yield* Journal
-        yield* Ref.set(journal, [])
+        const journal = yield* freshJournal
         const client = yield* clientOf(protocols[0]!.transport)
         yield* Effect.promise(() => client.echo({ text: "hi" }, authorized))
         yield* Effect.promise(async () => {
