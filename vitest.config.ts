@@ -2,7 +2,9 @@ import { defineConfig } from "vitest/config"
 
 // Tests run against src/, never a stale dist/: the package's `connect-effect-source` export
 // condition points at the TypeScript sources.
-const conditions = ["connect-effect-source", "import", "module", "node", "default"]
+// No "module": packages that ship ESM under it with extensionless imports (OpenTelemetry's)
+// cannot be loaded by Node.
+const conditions = ["connect-effect-source", "import", "node", "default"]
 
 export default defineConfig({
   resolve: { conditions },

@@ -1,13 +1,14 @@
-// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2]`
+// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2] [--observability]`
 // Serves the benchmark service on 127.0.0.1:P and prints "listening <impl> <pid> http://127.0.0.1:P".
 // With --http2 it serves h2c (HTTP/2 without TLS, prior knowledge) instead of HTTP/1.1: connect-node's
 // adapter and the raw handler on node:http2.createServer. connect-effect's ConnectServer.layer
 // answers both on one port, so the flag changes nothing for it; connect-effect-platform has no h2c.
 // On SIGUSR2 it prints "memory <rss bytes> <heapUsed bytes>", read a second after a full GC when run
-// with --expose-gc (the GC's own scratch memory would otherwise count in the RSS).
+// with --expose-gc (the GC's own scratch memory would otherwise count in the RSS). --observability
+// traces and measures every call (connect-effect only), to measure what that costs.
 import { parseArgs } from "node:util"
 
-type Serve = (port: number) => Promise<void>
+type Serve = (port: number, options: { readonly observability?: boolean }) => Promise<void>
 const impls: Record<string, () => Promise<{ serve: Serve; serveH2c?: Serve }>> = {
   "connect-effect": () => import("./servers/connect-effect.js").then(({ serve }) => ({ serve, serveH2c: serve })),
   "connect-effect-platform": () => import("./servers/connect-effect-platform.js"),
@@ -15,9 +16,14 @@ const impls: Record<string, () => Promise<{ serve: Serve; serveH2c?: Serve }>> =
   raw: () => import("./servers/raw.js")
 }
 
-const usage = "usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2]"
+const usage = "usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2] [--observability]"
 const { values } = parseArgs({
-  options: { impl: { type: "string" }, port: { type: "string" }, http2: { type: "boolean", default: false } }
+  options: {
+    impl: { type: "string" },
+    port: { type: "string" },
+    http2: { type: "boolean", default: false },
+    observability: { type: "boolean", default: false }
+  }
 })
 const impl = values.impl
 if (impl === undefined || !(impl in impls) || values.port === undefined || !/^\d+$/.test(values.port)) {
@@ -30,7 +36,7 @@ if (values.http2 && serveH2c === undefined) {
   console.error(`${impl} has no h2c server; ${usage}`)
   process.exit(2)
 }
-await (values.http2 ? serveH2c! : serve)(port)
+await (values.http2 ? serveH2c! : serve)(port, { observability: values.observability })
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0))
 process.on("SIGUSR2", () => {
   globalThis.gc?.()

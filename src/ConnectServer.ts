@@ -15,18 +15,20 @@ import * as Runtime from "effect/Runtime"
 import { Buffer } from "node:buffer"
 import type * as Tls from "node:tls"
 import type * as Compression from "./Compression.js"
-import * as ConnectService from "./ConnectService.js"
+import type * as ConnectService from "./ConnectService.js"
 import type * as Cors from "./Cors.js"
 import { connectProtocol } from "./internal/connect/server.js"
 import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
 import type { ServerHandler } from "./internal/http.js"
+import { reasonOf } from "./internal/networkError.js"
 import { listen } from "./internal/node/listen.js"
 import { type CallCount, nodeListener } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
 import { withCors } from "./internal/server/cors.js"
 import type { ServerConfig, ServerProtocol } from "./internal/server/protocol.js"
-import { makeRouter } from "./internal/server/router.js"
+import { makeServerHandler } from "./internal/server/handler.js"
 import * as NodeCompression from "./NodeCompression.js"
+import type * as ServerInterceptor from "./ServerInterceptor.js"
 
 /**
  * How the server treats messages, whatever HTTP server carries them.
@@ -78,7 +80,11 @@ const protocolsOf = (
  * @since 0.1.0
  * @category models
  */
-export interface HandlerOptions<Services extends ReadonlyArray<DescService>> extends ProtocolOptions {
+export interface HandlerOptions<
+  Services extends ReadonlyArray<DescService>,
+  Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+> extends ProtocolOptions, ServerInterceptor.ServerHooks<Interceptors, GateContext> {
   /** The services to serve; the implementation of each must be in context (`ConnectService.toLayer`). */
   readonly services: Services
   /**
@@ -95,7 +101,11 @@ export interface HandlerOptions<Services extends ReadonlyArray<DescService>> ext
  * @since 0.1.0
  * @category models
  */
-export interface ServeOptions<Services extends ReadonlyArray<DescService>> extends HandlerOptions<Services> {
+export interface ServeOptions<
+  Services extends ReadonlyArray<DescService>,
+  Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+> extends HandlerOptions<Services, Interceptors, GateContext> {
   /** The port to listen on; 0 (the default) picks a free one. */
   readonly port?: number
   /** The address to listen on (default 127.0.0.1). */
@@ -182,9 +192,7 @@ export interface Activity {
  * @since 0.1.0
  * @category models
  */
-export type Implementations<Services extends ReadonlyArray<DescService>> = Services[number] extends infer S
-  ? S extends DescService ? ConnectService.Registered<S> : never
-  : never
+export type Implementations<Services extends ReadonlyArray<DescService>> = ConnectService.Implementations<Services>
 
 /**
  * A running server.
@@ -212,7 +220,20 @@ export class ConnectServer extends Context.Tag("connect-effect/ConnectServer")<C
 export class ServeError extends Data.TaggedError("ServeError")<{
   /** Node's error, such as `EADDRINUSE`. */
   readonly cause: unknown
-}> {}
+}> {
+  /**
+   * Which address, and why, from the system's error: `cannot listen on 127.0.0.1:8080: listen
+   * EADDRINUSE: address already in use 127.0.0.1:8080`.
+   */
+  override get message(): string {
+    const { address, port } = (typeof this.cause === "object" && this.cause !== null ? this.cause : {}) as {
+      readonly address?: unknown
+      readonly port?: unknown
+    }
+    const where = address === undefined ? "" : ` on ${String(address)}${port === undefined ? "" : `:${String(port)}`}`
+    return `cannot listen${where}: ${reasonOf(this.cause)}`
+  }
+}
 
 const configOf = (options: ProtocolOptions): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
@@ -221,17 +242,20 @@ const configOf = (options: ProtocolOptions): ServerConfig => ({
   acceptCompression: options.acceptCompression ?? NodeCompression.defaults
 })
 
-const makeHandler = <Services extends ReadonlyArray<DescService>>(
-  options: HandlerOptions<Services>,
+const makeHandler = <Services extends ReadonlyArray<DescService>, I extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>>, G>(
+  options: HandlerOptions<Services, I, G>,
   canSendTrailers: boolean
-): Effect.Effect<ServerHandler, never, Implementations<Services>> =>
+): Effect.Effect<ServerHandler, never, Implementations<Services> | ServerInterceptor.HooksContext<I, G>> =>
   Effect.map(
-    Effect.forEach(options.services, (service) => ConnectService.tag(service)),
-    (registered) => {
-      const router = makeRouter(registered, protocolsOf(options.protocols, canSendTrailers), configOf(options))
-      return options.cors === undefined ? router : withCors(router, options.cors)
-    }
-  ) as Effect.Effect<ServerHandler, never, Implementations<Services>>
+    makeServerHandler({
+      services: options.services,
+      protocols: protocolsOf(options.protocols, canSendTrailers),
+      config: configOf(options),
+      interceptors: options.interceptors,
+      requestGate: options.requestGate
+    }),
+    (router) => options.cors === undefined ? router : withCors(router, options.cors)
+  )
 
 /**
  * The services as an @effect/platform HttpApp, answering every path it is given: mount it
@@ -245,9 +269,13 @@ const makeHandler = <Services extends ReadonlyArray<DescService>>(
  * @since 0.1.0
  * @category constructors
  */
-export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
-  options: HandlerOptions<Services>
-): Effect.Effect<HttpApp.Default, never, Implementations<Services>> =>
+export const toHttpApp = <
+  const Services extends ReadonlyArray<DescService>,
+  const Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+>(
+  options: HandlerOptions<Services, Interceptors, GateContext>
+): Effect.Effect<HttpApp.Default, never, Implementations<Services> | ServerInterceptor.HooksContext<Interceptors, GateContext>> =>
   Effect.map(makeHandler(options, false), platformApp)
 
 /**
@@ -266,9 +294,13 @@ export const toHttpApp = <const Services extends ReadonlyArray<DescService>>(
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const Services extends ReadonlyArray<DescService>>(
-  options: ServeOptions<Services>
-): Layer.Layer<ConnectServer, ServeError, Implementations<Services>> =>
+export const layer = <
+  const Services extends ReadonlyArray<DescService>,
+  const Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
+  GateContext = never
+>(
+  options: ServeOptions<Services, Interceptors, GateContext>
+): Layer.Layer<ConnectServer, ServeError, Implementations<Services> | ServerInterceptor.HooksContext<Interceptors, GateContext>> =>
   Layer.scoped(
     ConnectServer,
     Effect.gen(function*() {

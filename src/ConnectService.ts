@@ -15,14 +15,15 @@ import type {
   MessageInitShape,
   MessageShape
 } from "@bufbuild/protobuf"
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { PropertyName } from "./ConnectClient.js"
 import type { ConnectError } from "./internal/connectError.js"
 import { propertyName } from "./internal/propertyName.js"
-import type { HandlerContext, MethodImplementation, Registered } from "./internal/server/service.js"
+import { interceptImplementation, type ServerInterceptor, type ServerInterceptorContext } from "./internal/interceptor/server.js"
+import { type HandlerContext, type MethodImplementation, type Registered, serviceTag } from "./internal/server/service.js"
 import { toStreamingHandler } from "./internal/server/streamingHandler.js"
 
 export type {
@@ -135,8 +136,31 @@ export type HandlersContext<H> = {
  * @since 0.1.0
  * @category tags
  */
-export const tag = <S extends DescService>(service: S): Context.Tag<Registered<S>, Registered<S>> =>
-  Context.GenericTag<Registered<S>>(`connect-effect/ConnectService/${service.typeName}`)
+export const tag: <S extends DescService>(service: S) => Context.Tag<Registered<S>, Registered<S>> = serviceTag
+
+/**
+ * The implementations a list of services requires.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Implementations<Services extends ReadonlyArray<DescService>> = Services[number] extends infer S
+  ? S extends DescService ? Registered<S> : never
+  : never
+
+/**
+ * The options of `toLayer`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LayerOptions<I extends ReadonlyArray<ServerInterceptor<any>>> {
+  /**
+   * Around every handler of this service, the first one outermost; inside the server's own.
+   * Their services are required by the Layer.
+   */
+  readonly interceptors?: I
+}
 
 type AnyFunction = (...args: ReadonlyArray<never>) => unknown
 
@@ -155,10 +179,15 @@ type AnyFunction = (...args: ReadonlyArray<never>) => unknown
  * @since 0.1.0
  * @category layers
  */
-export const toLayer = <S extends DescService, const H extends Handlers<S, unknown>>(
+export const toLayer = <
+  S extends DescService,
+  const H extends Handlers<S, unknown>,
+  const I extends ReadonlyArray<ServerInterceptor<any>> = []
+>(
   service: S,
-  handlers: H
-): Layer.Layer<Registered<S>, never, HandlersContext<H>> =>
+  handlers: H,
+  options?: LayerOptions<I>
+): Layer.Layer<Registered<S>, never, HandlersContext<H> | ServerInterceptorContext<I[number]>> =>
   Layer.effect(
     tag(service),
     Effect.map(Effect.context<HandlersContext<H>>(), (context): Registered<S> => {
@@ -167,7 +196,8 @@ export const toLayer = <S extends DescService, const H extends Handlers<S, unkno
         : <A, E>(effect: Effect.Effect<A, E, any>) => Effect.provide(effect, context) as Effect.Effect<A, E>
       const provideStream = context.unsafeMap.size === 0
         ? <A, E>(stream: Stream.Stream<A, E, any>) => stream as Stream.Stream<A, E>
-        : <A, E>(stream: Stream.Stream<A, E, any>) => Stream.provideContext(stream, context) as Stream.Stream<A, E>
+        // Added to the caller's context, not replacing it: what an interceptor provides per call reaches the handler.
+        : <A, E>(stream: Stream.Stream<A, E, any>) => Stream.provideSomeContext(stream, context) as Stream.Stream<A, E>
       const methods = service.methods.map((method): MethodImplementation => {
         const handler = (handlers as Record<string, AnyFunction>)[propertyName(method.localName)]
         if (handler === undefined) throw new Error(`no handler for ${service.typeName}.${method.name}`)
@@ -189,6 +219,10 @@ export const toLayer = <S extends DescService, const H extends Handlers<S, unkno
           })
         }
       })
-      return { service, methods }
+      const interceptors = options?.interceptors ?? []
+      return {
+        service,
+        methods: interceptors.length === 0 ? methods : methods.map((impl) => interceptImplementation(impl, interceptors, context))
+      }
     })
   )

@@ -5,13 +5,20 @@
  *
  * @since 0.1.0
  */
+import type { DescService } from "@bufbuild/protobuf"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Compression from "./Compression.js"
+import type * as ConnectService from "./ConnectService.js"
+import { fromServerHandler, inMemoryBaseUrl } from "./internal/client/inMemory.js"
 import { fromHttpClient } from "./internal/platform/httpClient.js"
 import { makeTransport } from "./internal/client/protocols.js"
-import { clientConfig, type TransportOptions } from "./internal/client/options.js"
+import { clientConfig, defaultMaxBytes, type TransportOptions } from "./internal/client/options.js"
+import { connectProtocol } from "./internal/connect/server.js"
+import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
+import type { HooksContext, ServerHooks, ServerInterceptor } from "./internal/interceptor/server.js"
+import { makeServerHandler } from "./internal/server/handler.js"
 import * as Transport from "./internal/transport.js"
 
 /**
@@ -70,3 +77,68 @@ export const make = (options: Options): Effect.Effect<Transport.Transport, never
  */
 export const layer = (options: Options): Layer.Layer<Transport.Transport, never, HttpClient.HttpClient> =>
   Layer.effect(Transport.Transport, make(options))
+
+/**
+ * The options of an in-memory transport: the services it calls, the server's hooks, and the
+ * client's options (all but `baseUrl`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface InMemoryOptions<
+  Services extends ReadonlyArray<DescService>,
+  Interceptors extends ReadonlyArray<ServerInterceptor<any>> = [],
+  GateContext = never
+> extends Omit<TransportOptions, "baseUrl" | "httpTracing">, ServerHooks<Interceptors, GateContext> {
+  /** The services to call; the implementation of each must be in context (`ConnectService.toLayer`). */
+  readonly services: Services
+}
+
+/**
+ * A transport that calls the services' handlers in the same process, with no socket: the way to
+ * test services and their clients. Every call goes through the real protocol (Connect unless
+ * `protocol` says `grpc` or `grpc-web`) and codec, both ways, so a message that would not
+ * serialize fails here too; errors with details, headers, trailers, deadlines and interruption
+ * behave as over the network. The server's `interceptors` and `requestGate` run as on a server.
+ *
+ * @example
+ * ```ts
+ * it.effect("says hello", () =>
+ *   Effect.gen(function*() {
+ *     const eliza = yield* ConnectClient.make(ElizaService)
+ *     expect((yield* eliza.say({ sentence: "Hi" })).sentence).toBe("You said: Hi")
+ *   }).pipe(Effect.provide(ConnectTransport.layerInMemory({ services: [ElizaService] }).pipe(Layer.provide(ElizaLive)))))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerInMemory = <
+  const Services extends ReadonlyArray<DescService>,
+  const Interceptors extends ReadonlyArray<ServerInterceptor<any>> = [],
+  GateContext = never
+>(
+  options: InMemoryOptions<Services, Interceptors, GateContext>
+): Layer.Layer<Transport.Transport, never, ConnectService.Implementations<Services> | HooksContext<Interceptors, GateContext>> =>
+  Layer.effect(
+    Transport.Transport,
+    Effect.map(
+      makeServerHandler({
+        services: options.services,
+        protocols: [connectProtocol, grpcProtocol, grpcWebProtocol],
+        config: {
+          readMaxBytes: defaultMaxBytes,
+          writeMaxBytes: defaultMaxBytes,
+          compressMinBytes: 1024,
+          acceptCompression: Compression.defaults
+        },
+        interceptors: options.interceptors,
+        requestGate: options.requestGate
+      }),
+      (handler) =>
+        makeTransport(
+          options.protocol ?? "connect",
+          fromServerHandler(handler),
+          clientConfig({ ...options, baseUrl: inMemoryBaseUrl }, Compression.defaults)
+        )
+    )
+  )

@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 
+/** @since 0.2.0 */
+export * as ClientInterceptor from "./ClientInterceptor.js"
 /** @since 0.1.0 */
 export * as Code from "./Code.js"
 /** @since 0.1.0 */
@@ -25,5 +27,11 @@ export * as Cors from "./Cors.js"
 export * as GrpcHealth from "./GrpcHealth.js"
 /** @since 0.2.0 */
 export * as GrpcReflection from "./GrpcReflection.js"
+/** @since 0.2.0 */
+export * as Observability from "./Observability.js"
+/** @since 0.2.0 */
+export * as Retry from "./Retry.js"
+/** @since 0.2.0 */
+export * as ServerInterceptor from "./ServerInterceptor.js"
 /** @since 0.1.0 */
 export * as Transport from "./Transport.js"

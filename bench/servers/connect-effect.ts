@@ -1,6 +1,6 @@
 // connect-effect on its fastest path: ConnectServer.layer, the direct node:http server.
 import { Deferred, Effect, Layer, Stream } from "effect"
-import { ConnectService } from "../../src/index.js"
+import { ConnectService, Observability } from "../../src/index.js"
 import { ConnectServer } from "../../src/node.js"
 import { ElizaService } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { parseIntroduce } from "../workload.js"
@@ -15,11 +15,17 @@ export const ElizaLive = ConnectService.toLayer(ElizaService, {
   pontificate: (reqs) => Effect.map(Stream.runCount(reqs), (n) => ({ sentence: `${n} thoughts` }))
 })
 
-export const serve = (port: number): Promise<void> =>
+/** `observability`: every call traced and measured (Observability.server, Effect's own Tracer). */
+export const serve = (port: number, options: { readonly observability?: boolean } = {}): Promise<void> =>
   Effect.runPromise(
     Effect.gen(function*() {
       const listening = yield* Deferred.make<void>()
-      const ServerLive = ConnectServer.layer({ services: [ElizaService], port, host: "127.0.0.1" }).pipe(
+      const ServerLive = ConnectServer.layer({
+        services: [ElizaService],
+        port,
+        host: "127.0.0.1",
+        interceptors: options.observability === true ? [Observability.server()] : []
+      }).pipe(
         Layer.provide(ElizaLive)
       )
       const Announce = Layer.effectDiscard(

@@ -70,6 +70,14 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
     })
   }
 
+  /**
+   * `ConnectError [code]`: what logs, `Cause.pretty` and an error escaping to `runMain` or
+   * `runPromise` show before the message, so that the code is never lost.
+   */
+  override get name(): string {
+    return `ConnectError [${this.code}]`
+  }
+
   /** `ConnectError [code] message`. */
   override toString(): string {
     return this.message === "" ? `ConnectError [${this.code}]` : `ConnectError [${this.code}] ${this.message}`

@@ -53,6 +53,19 @@ export interface StreamResponse<A, E = never> {
 }
 
 /**
+ * What a transport talks to: its protocol and the server's base URL (for tracing and logs).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Peer {
+  /** The protocol spoken. */
+  readonly protocol: "connect" | "grpc" | "grpc-web"
+  /** The server's base URL. */
+  readonly baseUrl: string
+}
+
+/**
  * How a client's calls reach a server: one protocol over one HTTP client, provided by a Layer
  * (`ConnectTransport.layer`, or `NodeTransport`'s on Node). Clients call it; a test can stand
  * in for it.
@@ -61,6 +74,12 @@ export interface StreamResponse<A, E = never> {
  * @category models
  */
 export interface Transport {
+  /**
+   * What the transport talks to; the protocol transports set it, a hand-made one may leave it out.
+   *
+   * @since 0.2.0
+   */
+  readonly peer?: Peer
   /** Sends one request message and receives one response message. */
   readonly unary: <I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,

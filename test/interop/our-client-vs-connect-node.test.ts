@@ -8,14 +8,13 @@ import { create, type DescService, fromBinary, fromJson } from "@bufbuild/protob
 import { Code as NodeCode, ConnectError as NodeConnectError } from "@connectrpc/connect"
 import { compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node"
 import { describe, expect, layer } from "@effect/vitest"
-import { Code, ConnectClient, ConnectError, Transport } from "connect-effect"
+import { ConnectClient, ConnectError, Transport } from "connect-effect"
 import { NodeCompression } from "connect-effect/node"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { EchoRequestSchema, ErrorDetailSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
+import { EchoRequestSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
 import { pingPong } from "../support/pingPong.js"
 import { MissingService } from "../support/missingService.js"
 import { decompressorOf, expectBytes, payloadOf, repetitive } from "../support/bytes.js"
@@ -23,6 +22,7 @@ import { bytesOf, envelopesOf, only, recordingProxy } from "../support/recording
 import { connectNodeBridged } from "../support/h2Bridge.js"
 import { connectNodeServer, nodeServer } from "../support/servers.js"
 import { connectNodeRoutes } from "../support/testService.js"
+import { collect, collectUntilFailure, describeClientBehaviour, expectError } from "../support/clientBehaviour.js"
 import { type ClientTransport, clientTransports, type TransportOptions } from "../support/transports.js"
 
 /** connect-node on node:http (HTTP/1.1), and on node:http2 behind an HTTP/1.1 bridge (for bidi). */
@@ -59,29 +59,6 @@ const clientsOver = (transport: ClientTransport) => {
       return { client: yield* clientOf(TestService, proxy.url, options), exchanges: proxy.exchanges }
     })
   return { clientOf, client, proxiedClient }
-}
-
-/** Runs a stream to its end, keeping the messages received before it failed; fails if it does not fail. */
-const collectUntilFailure = <A, E>(stream: Stream.Stream<A, E>) =>
-  Effect.gen(function*() {
-    const received: Array<A> = []
-    const error = yield* Effect.flip(Stream.runForEach(stream, (a) => Effect.sync(() => received.push(a))))
-    return { received, error }
-  })
-
-const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toArray)
-
-const expectError = (
-  error: unknown,
-  code: string,
-  text: string
-) => {
-  expect(ConnectError.isConnectError(error)).toBe(true)
-  const e = error as ConnectError.ConnectError
-  expect(e.code).toBe(code)
-  expect(e.message).toBe(`failed: ${text}`)
-  const details = ConnectError.findDetails(e, ErrorDetailSchema)
-  expect(details.map((d) => ({ reason: d.reason, attempt: d.attempt }))).toEqual([{ reason: text, attempt: 1 }])
 }
 
 const codecs = [
@@ -281,148 +258,9 @@ describe("our client against connect-node", () => {
             }))
         })
 
-        describe("errors with details", () => {
-          it.scoped("unary", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const error = yield* Effect.flip(c.echo({ text: "no", failWith: "not_found" }))
-              expectError(error, "not_found", "no")
-              // the handler's headers and trailers come with the error
-              expect(error.metadata["x-test-header"]).toBe("no")
-              expect(error.metadata["x-test-trailer"]).toBe("done")
-            }))
+        describeClientBehaviour(it, (via) => client({ codec }, via))
 
-          it.scoped("unary, every code", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              for (
-                const code of Code.all.filter((c) => c !== "not_found")
-              ) {
-                const error = yield* Effect.flip(c.echo({ text: code, failWith: code }))
-                expectError(error, code, code)
-              }
-            }))
-
-          it.scoped("server stream: messages, then the error", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const { error, received } = yield* collectUntilFailure(
-                c.serverStream({ text: "late", count: 2, failWith: "permission_denied" })
-              )
-              expect(received.map((m) => m.text)).toEqual(["late 0", "late 1"])
-              expectError(error, "permission_denied", "late")
-              expect(error.metadata["x-test-trailer"]).toBe("done")
-            }))
-
-          it.scoped("server stream: the error before any message", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const { error, received } = yield* collectUntilFailure(
-                c.serverStream({ text: "early", count: 0, failWith: "failed_precondition" })
-              )
-              expect(received).toEqual([])
-              expectError(error, "failed_precondition", "early")
-            }))
-
-          it.scoped("client stream", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const error = yield* Effect.flip(c.clientStream([{ text: "a" }, { text: "b", failWith: "already_exists" }]))
-              expectError(error, "already_exists", "a,b")
-            }))
-
-          it.scoped("bidi stream", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec }, "h2")
-              const { error, received } = yield* collectUntilFailure(
-                c.bidiStream([{ text: "ok" }, { text: "bad", failWith: "aborted" }, { text: "never" }])
-              )
-              expect(received.map((m) => m.text)).toEqual(["ok"])
-              expectError(error, "aborted", "bad")
-            }))
-
-          it.scoped("withResponse fails with the same error", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              expectError(yield* Effect.flip(c.echo.withResponse({ text: "w", failWith: "data_loss" })), "data_loss", "w")
-              const stream = yield* c.serverStream.withResponse({ text: "w", count: 1, failWith: "out_of_range" })
-              const { error, received } = yield* collectUntilFailure(stream.messages)
-              expect(received).toHaveLength(1)
-              expectError(error, "out_of_range", "w")
-              // the trailers of a failed stream are its error's metadata
-              expect((yield* stream.trailers)["x-test-trailer"]).toBe("done")
-            }))
-        })
-
-        describe("headers and trailers", () => {
-          const requestHeaders = { "x-test-a": "1", "x-test-b": "two" }
-          const echoed = ["x-test-a: 1", "x-test-b: two"]
-
-          it.scoped("unary", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const res = yield* c.echo.withResponse({ text: "meta" }, { headers: requestHeaders })
-              expect(res.message.headers).toEqual(echoed)
-              expect(res.headers["x-test-header"]).toBe("meta")
-              expect(res.trailers["x-test-trailer"]).toBe("done")
-              expect(res.headers["trailer-x-test-trailer"]).toBeUndefined()
-              expect(res.headers["x-test-trailer"]).toBeUndefined()
-            }))
-
-          it.scoped("server stream: headers first, trailers after the last message", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const res = yield* c.serverStream.withResponse({ text: "meta", count: 2 }, { headers: requestHeaders })
-              expect(res.headers["x-test-header"]).toBe("meta")
-              const messages = yield* collect(res.messages)
-              expect(messages.map((m) => m.text)).toEqual(["meta 0", "meta 1"])
-              const trailers = yield* res.trailers
-              expect(trailers["x-test-trailer"]).toBe("done")
-              expect(trailers["x-test-header"]).toBeUndefined()
-            }))
-
-          it.scoped("client stream", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const res = yield* c.clientStream.withResponse([{ text: "p" }, { text: "q" }], { headers: requestHeaders })
-              expect(res.message.text).toBe("p,q")
-              expect(res.message.headers).toEqual(echoed)
-              expect(res.headers["x-test-header"]).toBe("p,q")
-              expect(res.trailers["x-test-trailer"]).toBe("done")
-            }))
-
-          it.scoped("bidi stream", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec }, "h2")
-              const res = yield* c.bidiStream.withResponse([{ text: "b" }], { headers: requestHeaders })
-              expect(res.headers["x-test-header"]).toBe("b")
-              const messages = yield* collect(res.messages)
-              expect(messages.map((m) => m.headers)).toEqual([echoed])
-              expect((yield* res.trailers)["x-test-trailer"]).toBe("done")
-            }))
-        })
-
-        describe("timeouts", () => {
-          const delayMs = 2000
-          const timeout = "200 millis"
-          const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-            Effect.gen(function*() {
-              const start = Date.now()
-              const error = yield* Effect.flip(effect)
-              return { error, elapsed: Date.now() - start }
-            })
-          const expectDeadline = ({ elapsed, error }: { error: unknown; elapsed: number }) => {
-            expect((error as ConnectError.ConnectError).code).toBe("deadline_exceeded")
-            expect(elapsed).toBeGreaterThanOrEqual(150)
-            expect(elapsed).toBeLessThan(delayMs / 2)
-          }
-
-          it.scoped("unary", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              expectDeadline(yield* timed(c.echo({ text: "slow", delayMs }, { timeout })))
-            }))
-
+        describe("timeouts over the wire", () => {
           it.scoped("unary within its timeout succeeds, the timeout reaching connect-node", () =>
             Effect.gen(function*() {
               const { client, exchanges } = yield* proxiedClient({ codec })
@@ -430,37 +268,6 @@ describe("our client against connect-node", () => {
               const header = Number(only(exchanges).requestHeaders["connect-timeout-ms"])
               expect(header).toBeGreaterThan(4000)
               expect(header).toBeLessThanOrEqual(5000)
-            }))
-
-          it.scoped("server stream", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              expectDeadline(yield* timed(Stream.runDrain(c.serverStream({ text: "slow", count: 2, delayMs }, { timeout }))))
-            }))
-
-          it.scoped("server stream: the deadline covers the messages, not only the headers", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              const start = Date.now()
-              const { error, received } = yield* collectUntilFailure(
-                c.serverStream({ text: "drip", count: 50, delayMs: 100 }, { timeout: "450 millis" })
-              )
-              expect(error.code).toBe("deadline_exceeded")
-              expect(received.length).toBeGreaterThanOrEqual(1)
-              expect(received.length).toBeLessThan(50)
-              expect(Date.now() - start).toBeLessThan(1500)
-            }))
-
-          it.scoped("client stream whose requests never end", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec })
-              expectDeadline(yield* timed(c.clientStream(Stream.concat(Stream.make({ text: "a" }), Stream.never), { timeout })))
-            }))
-
-          it.scoped("bidi stream", () =>
-            Effect.gen(function*() {
-              const c = yield* client({ codec }, "h2")
-              expectDeadline(yield* timed(Stream.runDrain(c.bidiStream([{ text: "slow", delayMs }], { timeout }))))
             }))
         })
 

@@ -12,5 +12,7 @@ import type { ClientConfig } from "./options.js"
 export type ClientProtocol = "connect" | "grpc" | "grpc-web"
 
 /** @internal */
-export const makeTransport = (protocol: ClientProtocol, http: HttpClientAdapter, config: ClientConfig): Transport =>
-  protocol === "connect" ? makeConnectTransport(http, config) : makeGrpcTransport(http, config, protocol === "grpc-web")
+export const makeTransport = (protocol: ClientProtocol, http: HttpClientAdapter, config: ClientConfig): Transport => ({
+  ...(protocol === "connect" ? makeConnectTransport(http, config) : makeGrpcTransport(http, config, protocol === "grpc-web")),
+  peer: { protocol, baseUrl: config.baseUrl }
+})

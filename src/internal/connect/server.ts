@@ -207,5 +207,15 @@ export const connectProtocol: ServerProtocol = {
   notFound: (request) => {
     const error = new ConnectError({ code: "unimplemented", message: `${request.path} is not implemented` })
     return { ...unaryErrorResponse(error, undefined), status: 404 }
+  },
+  reject: (request, method, error) => {
+    if (method.methodKind === "unary") return unaryErrorResponse(error, undefined)
+    // A stream's error travels in its end-of-stream message, after a 200.
+    const json = P.parseContentType(request.headers[P.headerContentType])?.json ?? false
+    return {
+      status: 200,
+      headers: { [P.headerContentType]: json ? P.contentTypeStreamJson : P.contentTypeStreamProto },
+      body: encodeEnvelope(flagEndStream, endStreamToJsonBytes(Headers.empty, error))
+    }
   }
 }

@@ -132,22 +132,27 @@ const serve = (web: boolean) =>
   return respond(web, unary, streamWithin(encoded, handlerDeadline(checked.timeoutMs)), headers, trailers)
 }
 
-const notFound = (web: boolean) => (request: ServerRequest): ServerResponse => {
-  const error = new ConnectError({ code: "unimplemented", message: `${request.path} is not implemented` })
+/** A call answered before its body is read: trailers-only, the status in the headers. */
+const reject = (web: boolean) => (request: ServerRequest, error: ConnectError): ServerResponse => {
   const type = P.parseContentType(request.headers[P.headerContentType])
   return plain(200, { [P.headerContentType]: P.contentType(web, type?.json ?? false), ...statusToHeaders(error) })
 }
+
+const notFound = (web: boolean) => (request: ServerRequest): ServerResponse =>
+  reject(web)(request, new ConnectError({ code: "unimplemented", message: `${request.path} is not implemented` }))
 
 /** gRPC over HTTP/2: `application/grpc[+proto|+json]`, the status in HTTP trailers. @internal */
 export const grpcProtocol: ServerProtocol = {
   accepts: (request) => P.parseContentType(request.headers[P.headerContentType])?.web === false,
   serve: serve(false),
-  notFound: notFound(false)
+  notFound: notFound(false),
+  reject: (request, _method, error) => reject(false)(request, error)
 }
 
 /** gRPC-Web: `application/grpc-web[+proto|+json]`, the status in the body's last envelope. @internal */
 export const grpcWebProtocol: ServerProtocol = {
   accepts: (request) => P.parseContentType(request.headers[P.headerContentType])?.web === true,
   serve: serve(true),
-  notFound: notFound(true)
+  notFound: notFound(true),
+  reject: (request, _method, error) => reject(true)(request, error)
 }

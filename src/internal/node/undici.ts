@@ -11,6 +11,7 @@ import type { Dispatcher } from "undici"
 import { ConnectError, isConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { fromNodeHeaders } from "../http.js"
+import { describeRequestFailure } from "../networkError.js"
 import { readChunks, readWhole, toReadable } from "./stream.js"
 
 const ignore = () => {}
@@ -19,12 +20,12 @@ const ignore = () => {}
  * A request the client refused to send (its own stream failed) keeps its error; a request undici
  * refuses (a malformed URL or header) is internal; anything else is the network's.
  */
-const transportError = (error: Error): ConnectError =>
+const transportError = (request: ClientRequest) => (error: Error): ConnectError =>
   isConnectError(error)
     ? error
     : new ConnectError({
       code: (error as { readonly code?: unknown }).code === "UND_ERR_INVALID_ARG" ? "internal" : "unavailable",
-      message: error.message,
+      message: describeRequestFailure(request.method, request.url, error),
       cause: error
     })
 
@@ -64,7 +65,7 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
           signal: controller.signal
         })
       } catch (error) {
-        resume(Effect.fail(transportError(error as Error)))
+        resume(Effect.fail(transportError(request)(error as Error)))
         return
       }
       sent.then(
@@ -78,19 +79,19 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
             trailers: data.trailers
           }))
         },
-        (error: Error) => resume(Effect.fail(transportError(error)))
+        (error: Error) => resume(Effect.fail(transportError(request)(error)))
       )
       return Effect.sync(() => controller.abort())
     })
 
-  const toResponse = (exchange: Exchange): ClientResponse => ({
+  const toResponse = (request: ClientRequest, exchange: Exchange): ClientResponse => ({
     status: exchange.status,
     headers: exchange.headers,
     // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
     get body() {
-      return readChunks(exchange.body, transportError)
+      return readChunks(exchange.body, transportError(request))
     },
-    bytes: (maxBytes) => readWhole(exchange.body, exchange.headers, maxBytes, transportError),
+    bytes: (maxBytes) => readWhole(exchange.body, exchange.headers, maxBytes, transportError(request)),
     trailers: Effect.sync(() => fromNodeHeaders(exchange.trailers))
   })
 
@@ -98,7 +99,7 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
     unary: (request, use) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(send(request, (request.body as Uint8Array | undefined) ?? null)), (exchange) =>
-          Effect.ensuring(restore(use(toResponse(exchange))), destroy(exchange)))
+          Effect.ensuring(restore(use(toResponse(request, exchange))), destroy(exchange)))
       ),
     stream: (request) =>
       Effect.flatMap(
@@ -108,7 +109,7 @@ export const fromDispatcher = (dispatcher: Dispatcher): HttpClientAdapter => {
         (body) =>
           Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(restore(send(request, body)), (exchange) =>
-              Effect.as(Effect.addFinalizer(() => destroy(exchange)), toResponse(exchange)))
+              Effect.as(Effect.addFinalizer(() => destroy(exchange)), toResponse(request, exchange)))
           )
       )
   }

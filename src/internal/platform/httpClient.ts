@@ -14,14 +14,18 @@ import { ConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { declaredTooLarge } from "../http.js"
 import { collectBounded } from "../bytes.js"
+import { describeRequestFailure } from "../networkError.js"
 import { requestStreamRefusal } from "./requestStreams.js"
 
 const transportError = (error: HttpClientError.HttpClientError): ConnectError =>
-  new ConnectError({
-    code: error._tag === "RequestError" && error.reason !== "Transport" ? "internal" : "unavailable",
-    message: error.message,
-    cause: error
-  })
+  error._tag === "RequestError" && error.reason !== "Transport"
+    ? new ConnectError({ code: "internal", message: error.message, cause: error })
+    : new ConnectError({
+      code: "unavailable",
+      // The HttpClient's own message ("Transport error (POST ...)") hides the reason in its cause.
+      message: describeRequestFailure(error.request.method, error.request.url, error.cause ?? error),
+      cause: error
+    })
 
 const toPlatformRequest = (request: ClientRequest): HttpClientRequest.HttpClientRequest => {
   const contentType = request.headers["content-type"]

@@ -3,9 +3,11 @@
  * it. Connect is one; gRPC and gRPC-Web plug in beside it without touching the router.
  * @internal
  */
+import type { DescMethod } from "@bufbuild/protobuf"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Compression } from "../compression.js"
+import type { ConnectError } from "../connectError.js"
 import type { MethodImplementation } from "./service.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
 
@@ -29,4 +31,6 @@ export interface ServerProtocol {
   ) => Effect.Effect<ServerResponse, never, Scope.Scope>
   /** The answer to a path that names no method, in this protocol's terms. */
   readonly notFound: (request: ServerRequest) => ServerResponse
+  /** The answer to a call of `method` refused before its body was read (by the request gate). */
+  readonly reject: (request: ServerRequest, method: DescMethod, error: ConnectError) => ServerResponse
 }

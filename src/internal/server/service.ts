@@ -1,6 +1,7 @@
 // Everything here is public through src/ConnectService.ts, which re-exports it; it lives here so that internals never import a public module.
 import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
+import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
@@ -95,3 +96,10 @@ export interface Registered<S extends DescService> {
   /** One implementation for each of its methods. */
   readonly methods: ReadonlyArray<MethodImplementation>
 }
+
+/**
+ * The Context tag of the implementation of `service`; the same service gives the same tag.
+ * @internal
+ */
+export const serviceTag = <S extends DescService>(service: S): Context.Tag<Registered<S>, Registered<S>> =>
+  Context.GenericTag<Registered<S>>(`connect-effect/ConnectService/${service.typeName}`)

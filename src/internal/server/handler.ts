@@ -1,0 +1,45 @@
+/**
+ * A server's handler from its options, the same for every HTTP server that carries it (Node's,
+ * an HttpApp, the in-memory transport): the services' implementations from the context, the
+ * server's interceptors around each, and the request gate before all.
+ * @internal
+ */
+import type { DescService } from "@bufbuild/protobuf"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Scope from "effect/Scope"
+import type { ConnectError } from "../connectError.js"
+import type { ServerHandler } from "../http.js"
+import { interceptImplementation, type RequestGate, type ServerInterceptor } from "../interceptor/server.js"
+import type { ServerConfig, ServerProtocol } from "./protocol.js"
+import { makeRouter } from "./router.js"
+import { serviceTag } from "./service.js"
+
+/** @internal */
+export interface HandlerSetup {
+  readonly services: ReadonlyArray<DescService>
+  readonly protocols: readonly [ServerProtocol, ...Array<ServerProtocol>]
+  readonly config: ServerConfig
+  readonly interceptors?: ReadonlyArray<ServerInterceptor<any>> | undefined
+  readonly requestGate?: RequestGate<any> | undefined
+}
+
+/** @internal */
+export const makeServerHandler = (setup: HandlerSetup): Effect.Effect<ServerHandler, never, any> =>
+  Effect.gen(function*() {
+    // The builder's Scope is left out: what a gate or an interceptor acquires belongs to the call.
+    const context = Context.omit(Scope.Scope)(yield* Effect.context<never>()) as Context.Context<never>
+    const interceptors = setup.interceptors ?? []
+    const registered = yield* Effect.forEach(setup.services, (service) => serviceTag(service))
+    const services = interceptors.length === 0 ? registered : registered.map((r) => ({
+      service: r.service,
+      methods: r.methods.map((impl) => interceptImplementation(impl, interceptors, context))
+    }))
+    const gate = setup.requestGate
+    return makeRouter(
+      services,
+      setup.protocols,
+      setup.config,
+      gate === undefined ? undefined : (request) => Effect.provide(gate(request), context) as Effect.Effect<void, ConnectError>
+    )
+  })
