@@ -1,5 +1,6 @@
 // Drives h2load (Debian's nghttp2-client) over HTTP/1.1 (`--h1`) or h2c (HTTP/2 with prior knowledge,
-// one stream in flight per connection) and reads its summary and per-request log.
+// one stream in flight per connection; gRPC too, whose requests are posts with gRPC's headers and a
+// framed body) and reads its summary and per-request log.
 import { execFile, execFileSync } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import { promisify } from "node:util"
@@ -21,12 +22,20 @@ export interface Load {
   readonly protocol?: "http/1.1" | "h2c"
   readonly url: string
   readonly bodyFile: string
-  readonly contentType: string
+  /** Every request's headers, content-type included. */
+  readonly headers: Readonly<Record<string, string>>
   readonly connections: number
   /** Either a timed run (warm-up + duration, seconds) or a fixed number of requests. */
   readonly amount: { readonly seconds: number; readonly warmUp: number } | { readonly requests: number }
   /** When set, per-request latencies are written there and summarised into p50/p99. */
   readonly logFile?: string
+  /**
+   * For a counted run: the DATA bytes every response must carry. h2load sees HTTP statuses only,
+   * and a gRPC call that fails still answers 200, but with no message (its status in trailers
+   * alone): a total short of this times the requests shows such failures. (In a timed run
+   * h2load's byte counts also take in the warm-up and the responses cut off at the end.)
+   */
+  readonly responseBytes?: number
 }
 
 export interface Result {
@@ -55,7 +64,7 @@ export const h2load = async (load: Load): Promise<Result> => {
     // h2c: without --h1, h2load speaks HTTP/2 to an http:// URL from the first byte; -m 1 (its
     // default, made explicit) keeps one request in flight per connection, as over HTTP/1.1.
     ...(load.protocol === "h2c" ? ["-m", "1"] : ["--h1"]), "-t", "1", "-c", String(load.connections),
-    "-H", `content-type: ${load.contentType}`, "-H", "connect-protocol-version: 1",
+    ...Object.entries(load.headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
     "-d", load.bodyFile
   ]
   if ("seconds" in load.amount) args.push("-D", String(load.amount.seconds), `--warm-up-time=${load.amount.warmUp}`)
@@ -70,6 +79,9 @@ export const h2load = async (load: Load): Promise<Result> => {
   const other = num(stdout, /(\d+) 3xx/) + num(stdout, /(\d+) 4xx/) + num(stdout, /(\d+) 5xx/)
   if (succeeded !== total || other !== 0) {
     throw new Error(`h2load: not every request succeeded against ${load.url}:\n${stdout}`)
+  }
+  if (load.responseBytes !== undefined && num(stdout, /\((\d+)\) data/) !== total * load.responseBytes) {
+    throw new Error(`h2load: not every response carried its ${load.responseBytes} bytes from ${load.url}:\n${stdout}`)
   }
   return {
     perSecond: num(stdout, /finished in [\d.]+m?s, ([\d.]+) req\/s/),

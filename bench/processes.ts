@@ -23,11 +23,14 @@ export const build = (): void => {
 const children = new Set<ChildProcess>()
 process.on("exit", () => children.forEach((child) => child.kill("SIGTERM")))
 
-export type ServerImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "raw"
+export type ServerImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "grpc-js" | "raw"
 
 export interface Server {
   readonly impl: ServerImpl
-  /** Started with `--http2`: a server of its own for h2c (connect-effect's answers both on one port). */
+  /**
+   * Started with `--http2`: a server of its own for h2c (connect-effect's answers both on one port;
+   * grpc-js's serves h2c only, with or without the flag).
+   */
   readonly http2: boolean
   readonly url: string
   readonly pid: number
@@ -96,7 +99,7 @@ export const startServer = async (impl: ServerImpl, http2 = false): Promise<Serv
   }
 }
 
-export type ClientImpl = "connect-effect" | "connect-effect-platform" | "connect-node"
+export type ClientImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "grpc-js"
 
 export interface ClientLoad {
   readonly perSecond: number
@@ -104,18 +107,21 @@ export interface ClientLoad {
   readonly cpuMicrosPerCall: number
 }
 
-/** Runs the compiled `bench/client-load.ts` in its own process and returns its calls/s and CPU per call. */
+/**
+ * Runs the compiled `bench/client-load.ts` in its own process (Connect over HTTP/1.1, or gRPC over
+ * h2c) and returns its calls/s and CPU per call.
+ */
 export const clientLoad = async (
   impl: ClientImpl,
   url: string,
   concurrency: number,
   seconds: number,
-  chunked: boolean
+  options: { readonly chunked?: boolean; readonly protocol?: "connect" | "grpc" } = {}
 ): Promise<ClientLoad> => {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [join(compiled, "client-load.js"), "--impl", impl, "--url", url,
-      "--concurrency", String(concurrency), "--seconds", String(seconds), ...(chunked ? ["--chunked"] : [])],
+    [join(compiled, "client-load.js"), "--impl", impl, "--url", url, "--protocol", options.protocol ?? "connect",
+      "--concurrency", String(concurrency), "--seconds", String(seconds), ...(options.chunked ? ["--chunked"] : [])],
     { timeout: (seconds * 2 + 60) * 1000 }
   )
   const { calls, cpuMicrosPerCall, failures } = JSON.parse(stdout) as { calls: number; cpuMicrosPerCall: number; failures: number }

@@ -53,13 +53,17 @@ export class Report {
   table(): string {
     const cell = (n: number | undefined, digits: number) =>
       n === undefined ? "—" : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    const order: ReadonlyArray<ServerImpl> = ["connect-effect", "connect-effect-platform", "connect-node", "raw"]
-    // The @effect/platform path gets a column (and its ratio to connect-node) only when it was measured.
-    const platform = this.rows.some((r) => r.values.has("connect-effect-platform"))
-    const columns = order.filter((impl) => impl !== "connect-effect-platform" || platform)
+    const order: ReadonlyArray<ServerImpl> = ["connect-effect", "connect-effect-platform", "connect-node", "grpc-js", "raw"]
+    // The @effect/platform path and grpc-js (gRPC rows only) get a column, and their ratio, only
+    // when they were measured.
+    const measured = (impl: ServerImpl) => this.rows.some((r) => r.values.has(impl))
+    const platform = measured("connect-effect-platform")
+    const grpcJs = measured("grpc-js")
+    const columns = order.filter((impl) => (impl !== "connect-effect-platform" || platform) && (impl !== "grpc-js" || grpcJs))
     const ratios: ReadonlyArray<readonly [ServerImpl, ServerImpl, string]> = [
       ["connect-effect", "connect-node", "effect / node ¹"],
       ...(platform ? [["connect-effect-platform", "connect-node", "platform / node ¹"] as const] : []),
+      ...(grpcJs ? [["connect-effect", "grpc-js", "effect / grpc-js ¹"] as const] : []),
       ["connect-effect", "raw", "effect / raw ¹"]
     ]
     const lines = [

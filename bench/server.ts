@@ -1,8 +1,9 @@
-// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2] [--observability]`
+// `npm run bench:server -- --impl connect-effect|connect-effect-platform|connect-node|grpc-js|raw --port P [--http2] [--observability]`
 // Serves the benchmark service on 127.0.0.1:P and prints "listening <impl> <pid> http://127.0.0.1:P".
 // With --http2 it serves h2c (HTTP/2 without TLS, prior knowledge) instead of HTTP/1.1: connect-node's
-// adapter and the raw handler on node:http2.createServer. connect-effect's ConnectServer.layer
-// answers both on one port, so the flag changes nothing for it; connect-effect-platform has no h2c.
+// adapter and the raw handler on node:http2.createServer (both also answer gRPC there). connect-effect's
+// ConnectServer.layer answers both, and gRPC, on one port, so the flag changes nothing for it; nor for
+// grpc-js, which serves gRPC over h2c only; connect-effect-platform has no h2c.
 // On SIGUSR2 it prints "memory <rss bytes> <heapUsed bytes>", read a second after a full GC when run
 // with --expose-gc (the GC's own scratch memory would otherwise count in the RSS). --observability
 // traces and measures every call (connect-effect only), to measure what that costs.
@@ -13,10 +14,11 @@ const impls: Record<string, () => Promise<{ serve: Serve; serveH2c?: Serve }>> =
   "connect-effect": () => import("./servers/connect-effect.js").then(({ serve }) => ({ serve, serveH2c: serve })),
   "connect-effect-platform": () => import("./servers/connect-effect-platform.js"),
   "connect-node": () => import("./servers/connect-node.js"),
+  "grpc-js": () => import("./servers/grpc-js.js"),
   raw: () => import("./servers/raw.js")
 }
 
-const usage = "usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|raw --port P [--http2] [--observability]"
+const usage = "usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|grpc-js|raw --port P [--http2] [--observability]"
 const { values } = parseArgs({
   options: {
     impl: { type: "string" },

@@ -13,6 +13,15 @@ export const sayPath = "/connectrpc.eliza.v1.ElizaService/Say"
 export const introducePath = "/connectrpc.eliza.v1.ElizaService/Introduce"
 export const pontificatePath = "/connectrpc.eliza.v1.ElizaService/Pontificate"
 
+/** A Connect request's headers. */
+export const connectHeaders = (contentType: string): Record<string, string> => ({
+  "content-type": contentType,
+  "connect-protocol-version": "1"
+})
+
+/** A gRPC request's headers (binary protobuf): what the gRPC spec asks every client to send. */
+export const grpcHeaders: Record<string, string> = { "content-type": "application/grpc", te: "trailers" }
+
 /**
  * A Say request with this header gets its response from the raw server without content-length
  * (a chunked body), to measure clients on responses of unknown length.
@@ -41,7 +50,7 @@ export const parseIntroduce = (name: string): IntroduceShape => {
   return shape
 }
 
-/** A Connect streaming envelope: flags byte, big-endian length, payload. */
+/** A Connect streaming (and gRPC) envelope: flags byte, big-endian length, payload. */
 const envelope = (flags: number, payload: Uint8Array): Uint8Array<ArrayBuffer> => {
   const out = new Uint8Array(5 + payload.length)
   new DataView(out.buffer).setUint32(1, payload.length)
@@ -52,12 +61,19 @@ const envelope = (flags: number, payload: Uint8Array): Uint8Array<ArrayBuffer> =
 
 const endStream = envelope(2, new TextEncoder().encode("{}"))
 
-/** Request bodies, built once. */
-export const requestBodies = (introduceName: string) => ({
-  sayBinary: toBinary(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence })),
-  sayJson: new TextEncoder().encode(toJsonString(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence }))),
-  introduce: envelope(0, toBinary(IntroduceRequestSchema, create(IntroduceRequestSchema, { name: introduceName })))
-})
+/**
+ * Request bodies, built once. A streaming request is one envelope, the same in the Connect
+ * streaming protocol and in gRPC, so `introduce` serves both; gRPC frames a unary request too.
+ */
+export const requestBodies = (introduceName: string) => {
+  const sayBinary = toBinary(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence }))
+  return {
+    sayBinary,
+    sayJson: new TextEncoder().encode(toJsonString(SayRequestSchema, create(SayRequestSchema, { sentence: saySentence }))),
+    sayGrpc: envelope(0, sayBinary),
+    introduce: envelope(0, toBinary(IntroduceRequestSchema, create(IntroduceRequestSchema, { name: introduceName })))
+  }
+}
 
 /**
  * The large message of the tiny-chunks row: one Pontificate request of about 3 MB, which a
@@ -66,12 +82,17 @@ export const requestBodies = (introduceName: string) => ({
 export const largePontificateBody = (): Uint8Array =>
   envelope(0, toBinary(PontificateRequestSchema, create(PontificateRequestSchema, { sentence: "x".repeat(3_000_000) })))
 
-/** The exact response body of a successful Introduce call in the binary Connect streaming protocol. */
-export const introduceResponseBody = (name: string): Uint8Array => {
+/**
+ * The exact response body of a successful Introduce call in the binary Connect streaming
+ * protocol, or in gRPC (the same messages, and no end-of-stream message: the status goes in the
+ * HTTP trailers).
+ */
+export const introduceResponseBody = (name: string, grpc = false): Uint8Array => {
   const { count, sentence } = parseIntroduce(name)
   const message = envelope(0, toBinary(IntroduceResponseSchema, create(IntroduceResponseSchema, { sentence })))
-  const out = new Uint8Array(count * message.length + endStream.length)
+  const end = grpc ? new Uint8Array(0) : endStream
+  const out = new Uint8Array(count * message.length + end.length)
   for (let i = 0; i < count; i++) out.set(message, i * message.length)
-  out.set(endStream, count * message.length)
+  out.set(end, count * message.length)
   return out
 }

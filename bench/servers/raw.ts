@@ -3,21 +3,24 @@
 // compatibility API). Say answers with the fixed response for `saySentence` (binary or JSON by
 // content-type), with a content-length as both real servers send, unless the request asks for a
 // chunked body (HTTP/1.1 only); Introduce answers with the fixed stream for the request body,
-// built on first sight and cached; Pontificate reads its body and answers empty.
+// built on first sight and cached; Pontificate reads its body and answers empty. Over h2c it also
+// answers gRPC (Say and Introduce, binary): the same messages, framed, and `grpc-status: 0` in the
+// trailers.
 import { createServer } from "node:http"
 import { constants, createServer as createH2cServer } from "node:http2"
 import { fromBinary } from "@bufbuild/protobuf"
 import { IntroduceRequestSchema } from "../../examples/eliza/gen/connectrpc/eliza/v1/eliza_pb.js"
 import { chunkedHeader, introducePath, introduceResponseBody, pontificatePath, requestBodies, sayPath } from "../workload.js"
 
-/** Introduce's whole response for a request body, built on first sight and cached. */
+/** Introduce's whole response for a request body (Connect or gRPC), built on first sight and cached. */
 const introduceStreams = () => {
   const streams = new Map<string, Uint8Array>()
-  return (chunks: ReadonlyArray<Buffer>): Uint8Array => {
-    const key = Buffer.concat(chunks).toString("latin1")
+  return (chunks: ReadonlyArray<Buffer>, grpc = false): Uint8Array => {
+    const request = Buffer.concat(chunks).toString("latin1")
+    const key = `${grpc}${request}`
     let body = streams.get(key)
     if (body === undefined) {
-      body = introduceResponseBody(fromBinary(IntroduceRequestSchema, Buffer.from(key, "latin1").subarray(5)).name)
+      body = introduceResponseBody(fromBinary(IntroduceRequestSchema, Buffer.from(request, "latin1").subarray(5)).name, grpc)
       streams.set(key, body)
     }
     return body
@@ -55,9 +58,9 @@ export const serve = (port: number): Promise<void> => {
   return new Promise((resolve) => server.listen(port, "127.0.0.1", resolve))
 }
 
-/** The same answers over HTTP/2 with prior knowledge (h2c), for h2load without `--h1`. */
+/** The same answers over HTTP/2 with prior knowledge (h2c), for h2load without `--h1`, in Connect or gRPC. */
 export const serveH2c = (port: number): Promise<void> => {
-  const { sayBinary, sayJson } = requestBodies("0x0")
+  const { sayBinary, sayGrpc, sayJson } = requestBodies("0x0")
   const introduce = introduceStreams()
   const server = createH2cServer()
   server.on("stream", (stream, headers) => {
@@ -68,7 +71,14 @@ export const serveH2c = (port: number): Promise<void> => {
     stream.on("end", () => {
       if (stream.destroyed) return
       const path = headers[constants.HTTP2_HEADER_PATH]
-      if (path === sayPath) {
+      // application/grpc, or application/grpc+proto as some clients (connect-node's) send it.
+      if (String(headers[constants.HTTP2_HEADER_CONTENT_TYPE]).startsWith("application/grpc")) {
+        const body = path === sayPath ? sayGrpc : path === introducePath ? introduce(chunks, true) : undefined
+        if (body === undefined) return stream.respond({ ":status": 404 }, { endStream: true })
+        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true })
+        stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }))
+        stream.end(body)
+      } else if (path === sayPath) {
         const json = headers[constants.HTTP2_HEADER_CONTENT_TYPE] === "application/json"
         const body = json ? sayJson : sayBinary
         stream.respond({ ":status": 200, "content-type": json ? "application/json" : "application/proto", "content-length": body.byteLength })

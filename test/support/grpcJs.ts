@@ -1,30 +1,17 @@
 /**
  * TestService on @grpc/grpc-js (the gRPC library most Node programs use), with the behaviour of
  * test/support/testService.ts, and a grpc-js client of any server: both built from the service
- * descriptor with protobuf-es serializers, so that no generated grpc-js code is needed.
+ * descriptor (grpcJsDefinition.ts), so that no generated grpc-js code is needed.
  */
-import { create, type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf"
 import * as Grpc from "@grpc/grpc-js"
 import { Code } from "connect-effect"
 import * as Effect from "effect/Effect"
 import { type EchoRequest, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
 import { payloadOf } from "./bytes.js"
-
-const definitionOf = (method: DescMethod) => ({
-  path: `/${method.parent.typeName}/${method.name}`,
-  requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-  responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-  requestSerialize: (m: any) => Buffer.from(toBinary(method.input, create(method.input, m))),
-  requestDeserialize: (b: Buffer) => fromBinary(method.input, b),
-  responseSerialize: (m: any) => Buffer.from(toBinary(method.output, create(method.output, m))),
-  responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
-  originalName: method.localName
-})
+import { grpcJsDefinition } from "./grpcJsDefinition.js"
 
 /** TestService's methods as a grpc-js service definition. */
-export const testServiceDefinition: Grpc.ServiceDefinition = Object.fromEntries(
-  TestService.methods.map((method) => [method.localName, definitionOf(method)])
-) as unknown as Grpc.ServiceDefinition
+export const testServiceDefinition = grpcJsDefinition(TestService)
 
 const testHeaders = (metadata: Grpc.Metadata) =>
   Object.entries(metadata.getMap()).filter(([name]) => name.startsWith("x-test")).map(([n, v]) => `${n}: ${String(v)}`).sort()

@@ -16,7 +16,7 @@ import { fromHttpStatus } from "../code.js"
 import type { ClientConfig } from "../client/options.js"
 import { acceptEncodingValue, type Compression, findCompression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
-import { decodeEnvelopes, flagCompressed } from "../envelope.js"
+import { decodeEnvelopes, EnvelopeReader, flagCompressed } from "../envelope.js"
 import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
 import { envelopeMessage, envelopePayload, parseMessage, streamingRequestBody } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
@@ -78,6 +78,28 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
   }
 
   /**
+   * How a call ended, once its body is over (`received`: whether any envelope came): its
+   * trailers without the status fields, and its status as an error. A status in the headers
+   * counts only when nothing else came (a trailers-only response).
+   */
+  const callEnd = (
+    response: ClientResponse,
+    fromTrailers: Headers.Headers | undefined,
+    received: boolean
+  ): ConnectError | { readonly trailers: Headers.Headers; readonly error: ConnectError | undefined } => {
+    const trailersOnly = fromTrailers?.[P.headerStatus] === undefined && !received &&
+      response.headers[P.headerStatus] !== undefined
+    const fields = trailersOnly ? response.headers : fromTrailers
+    if (fields === undefined) {
+      return protocolError(web ? "missing trailers" : "the HTTP client cannot read trailers", response.headers)
+    }
+    return {
+      trailers: Headers.unsafeFromRecord(withoutStatus(fields)),
+      error: statusOf(fields, trailersOnly ? Headers.empty : response.headers)
+    }
+  }
+
+  /**
    * The response's messages, failing with the call's status when it is an error; `end` gets the
    * trailers (without the status fields) once they are known.
    */
@@ -113,18 +135,50 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
         Stream.filterMap((message) => message)
       )
       const status = Stream.unwrap(Effect.gen(function*() {
-        const fromTrailers = web ? trailers : yield* (response.trailers ?? Effect.succeed(undefined))
-        const trailersOnly = fromTrailers?.[P.headerStatus] === undefined && !received &&
-          response.headers[P.headerStatus] !== undefined
-        const fields = trailersOnly ? response.headers : fromTrailers
-        if (fields === undefined) {
-          return Stream.fail(protocolError(web ? "missing trailers" : "the HTTP client cannot read trailers", response.headers))
-        }
-        yield* end(Headers.unsafeFromRecord(withoutStatus(fields)))
-        const error = statusOf(fields, trailersOnly ? Headers.empty : response.headers)
-        return error === undefined ? Stream.empty : Stream.fail(error)
+        const ended = callEnd(response, web ? trailers : yield* (response.trailers ?? Effect.succeed(undefined)), received)
+        if (ended instanceof ConnectError) return Stream.fail(ended)
+        yield* end(ended.trailers)
+        return ended.error === undefined ? Stream.empty : Stream.fail(ended.error)
       }))
       return Stream.concat(messages, status)
+    })
+  }
+
+  const cardinalityError = (count: "no" | "more than one", response: ClientResponse, trailers: Headers.Headers) =>
+    new ConnectError({
+      code: "unimplemented",
+      message: `protocol error: a unary response has ${count} message`,
+      metadata: Headers.merge(response.headers, trailers)
+    })
+
+  /**
+   * A unary gRPC response read whole, with no Stream machinery (as the Connect client reads its
+   * unary responses; through `responseMessages`, a call cost ten times the CPU in profiles): its
+   * one message, then its end, each failure as `responseMessages` gives it. One envelope of at
+   * most `readMaxBytes` fits in what is read; a longer body fails with resource_exhausted as soon
+   * as it passes that, as an envelope announcing more would.
+   */
+  const unaryResponse = <A>(
+    response: ClientResponse,
+    decode: (bytes: Uint8Array) => Effect.Effect<A, ConnectError>
+  ): Effect.Effect<UnaryResponse<A>, ConnectError> => {
+    const head = readHead(response)
+    if (head instanceof ConnectError) return Effect.fail(head)
+    return Effect.gen(function*() {
+      const reader = new EnvelopeReader(config.readMaxBytes)
+      const body = yield* response.bytes(config.readMaxBytes + 5)
+      const envelopes = yield* Effect.try({ try: () => reader.push(body), catch: (e) => e as ConnectError })
+      const messages: Array<A> = []
+      for (const envelope of envelopes) {
+        messages.push(yield* Effect.flatMap(envelopePayload(envelope, head.compression, config.readMaxBytes), decode))
+        if (messages.length > 1) return yield* Effect.fail(cardinalityError("more than one", response, Headers.empty))
+      }
+      yield* Effect.try({ try: () => reader.finish(), catch: (e) => e as ConnectError })
+      const ended = callEnd(response, yield* (response.trailers ?? Effect.succeed(undefined)), envelopes.length > 0)
+      if (ended instanceof ConnectError) return yield* Effect.fail(ended)
+      if (ended.error !== undefined) return yield* Effect.fail(ended.error)
+      if (messages.length === 0) return yield* Effect.fail(cardinalityError("no", response, ended.trailers))
+      return { message: messages[0]!, headers: response.headers, trailers: ended.trailers }
     })
   }
 
@@ -138,23 +192,20 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
   ) =>
     Effect.suspend(() => {
       const codec = methodCodec(method, config.json)
+      const decode = (bytes: Uint8Array) => parseMessage(codec.output, bytes)
       return Effect.flatMap(envelopeMessage(codec.input, request, config.sendCompression, config), (body) =>
         http.unary({ method: "POST", url: url(method), headers: requestHeaders(options), body }, (response) => {
+          // gRPC-Web's status comes in the body, after the message: read as a stream of envelopes.
+          if (!web) return unaryResponse(response, decode) as Effect.Effect<UnaryResponse<never>, ConnectError>
           let trailers = Headers.empty
-          const messages = responseMessages(response, (bytes) => parseMessage(codec.output, bytes), (t) =>
+          const messages = responseMessages(response, decode, (t) =>
             Effect.sync(() => {
               trailers = t
             }))
           return Effect.flatMap(Stream.runCollect(Stream.take(messages, 2)), (received) =>
             Chunk.size(received) === 1
               ? Effect.succeed<UnaryResponse<never>>({ message: Chunk.unsafeHead(received) as never, headers: response.headers, trailers })
-              : Effect.fail(
-                new ConnectError({
-                  code: "unimplemented",
-                  message: `protocol error: a unary response has ${Chunk.size(received) === 0 ? "no" : "more than one"} message`,
-                  metadata: Headers.merge(response.headers, trailers)
-                })
-              ))
+              : Effect.fail(cardinalityError(Chunk.size(received) === 0 ? "no" : "more than one", response, trailers)))
         }))
     })
 

@@ -1,8 +1,8 @@
 /**
  * The server side of gRPC and gRPC-Web, on the universal HTTP model. Both frame every message
  * in an envelope and end with the call's status; gRPC sends it as HTTP trailers, gRPC-Web as a
- * last envelope flagged 0x80. A call that fails before its first message is answered
- * "trailers-only": the status in the response headers, and no body.
+ * last envelope flagged 0x80. A unary call that fails is answered "trailers-only": the status
+ * in the response headers, and no body.
  * @internal
  */
 import * as Cause from "effect/Cause"
@@ -13,10 +13,10 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type Compression, acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
-import { streamWithin } from "../deadline.js"
+import { effectWithin, streamWithin } from "../deadline.js"
 import { encodeEnvelope } from "../envelope.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
-import { envelopeChunk } from "../messages.js"
+import { envelopeChunk, envelopeMessage } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import { handlerDeadline, requestStream, singleRequest } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
@@ -47,15 +47,47 @@ const preamble = (
   return { timeoutMs, compression }
 }
 
+/** A failed unary call's response: trailers-only, the handler's headers with the status. */
+const trailersOnly = (
+  cause: Cause.Cause<unknown>,
+  headers: () => Record<string, string>,
+  trailers: (error: ConnectError | undefined) => Record<string, string>
+): Effect.Effect<ServerResponse> =>
+  Cause.isInterruptedOnly(cause)
+    ? Effect.failCause(cause as Cause.Cause<never>)
+    : Effect.map(errorOfCause(cause), (error) => plain(200, { ...headers(), ...trailers(error) }))
+
 /**
- * The response to a call, once its first messages (or its end) are known: headers, messages,
- * and the status at the end; or for a unary call that failed, trailers-only. (A streaming call
- * keeps its headers apart even when it fails at once: grpc-go's client reads every field of a
- * trailers-only response as a trailer, and the handler's headers would be lost.)
+ * The response to a unary call, whose one message (`exchange`, an envelope) is known before a
+ * byte is written: no Stream machinery, which cost a unary call five times its CPU in profiles.
+ * gRPC sends the status in HTTP trailers, gRPC-Web in an envelope after the message.
+ */
+const respondUnary = (
+  web: boolean,
+  exchange: Effect.Effect<Uint8Array, unknown>,
+  headers: () => Record<string, string>,
+  trailers: (error: ConnectError | undefined) => Record<string, string>
+): Effect.Effect<ServerResponse> =>
+  Effect.matchCauseEffect(exchange, {
+    onFailure: (cause) => trailersOnly(cause, headers, trailers),
+    onSuccess: (message): Effect.Effect<ServerResponse> => {
+      if (!web) return Effect.succeed({ status: 200, headers: headers(), body: message, trailers: () => trailers(undefined) })
+      const end = encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(undefined)))
+      const body = new Uint8Array(message.byteLength + end.byteLength)
+      body.set(message)
+      body.set(end, message.byteLength)
+      return Effect.succeed({ status: 200, headers: headers(), body })
+    }
+  })
+
+/**
+ * The response to a streaming call, once its first messages (or its end) are known: headers,
+ * messages, and the status at the end. (A streaming call keeps its headers apart even when it
+ * fails at once: grpc-go's client reads every field of a trailers-only response as a trailer,
+ * and the handler's headers would be lost.)
  */
 const respond = (
   web: boolean,
-  unary: boolean,
   messages: Stream.Stream<Uint8Array, unknown>,
   headers: () => Record<string, string>,
   trailers: (error: ConnectError | undefined) => Record<string, string>
@@ -68,7 +100,6 @@ const respond = (
       if (Option.isSome(failure)) {
         if (Cause.isInterruptedOnly(failure.value)) return yield* Effect.failCause(failure.value as Cause.Cause<never>)
         const error = yield* errorOfCause(failure.value)
-        if (unary) return plain(200, { ...headers(), ...trailers(error) })
         return web
           ? { status: 200, headers: headers(), body: encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))) }
           : { status: 200, headers: headers(), body: new Uint8Array(0), trailers: () => trailers(error) }
@@ -118,18 +149,26 @@ const serve = (web: boolean) =>
     ctx.writeTrailers(fromHandler, "")
     return statusToHeaders(error, fromHandler)
   }
-  const unary = impl.method.methodKind === "unary"
-  if (checked instanceof ConnectError) return respond(web, unary, Stream.fail(checked), headers, trailers)
+  const kind = impl.method.methodKind
+  if (checked instanceof ConnectError) {
+    return kind === "unary"
+      ? trailersOnly(Cause.fail(checked), headers, trailers)
+      : respond(web, Stream.fail(checked), headers, trailers)
+  }
   const codec = methodCodec(impl.method, type.json)
   const compression = checked.compression
-  const kind = impl.method.methodKind
-  const responses: Stream.Stream<unknown, unknown> = kind === "unary"
-    ? Stream.fromEffect(Effect.flatMap(singleRequest(request, compression, codec.input, config.readMaxBytes), (m) => impl.unary!(m, ctx)))
-    : kind === "server_streaming"
+  if (kind === "unary") {
+    const exchange = singleRequest(request, compression, codec.input, config.readMaxBytes).pipe(
+      Effect.flatMap((message) => impl.unary!(message, ctx)),
+      Effect.flatMap((message) => envelopeMessage(codec.output, message, responseCompression, config))
+    )
+    return respondUnary(web, effectWithin(exchange, handlerDeadline(checked.timeoutMs)), headers, trailers)
+  }
+  const responses: Stream.Stream<unknown, unknown> = kind === "server_streaming"
     ? Stream.unwrap(Effect.map(singleRequest(request, compression, codec.input, config.readMaxBytes), (m) => impl.serverStreaming!(m, ctx)))
     : impl.streaming(requestStream(request, compression, codec.input, config.readMaxBytes), ctx)
   const encoded = Stream.mapChunksEffect(responses, (chunk) => envelopeChunk(codec.output, chunk, responseCompression, config))
-  return respond(web, unary, streamWithin(encoded, handlerDeadline(checked.timeoutMs)), headers, trailers)
+  return respond(web, streamWithin(encoded, handlerDeadline(checked.timeoutMs)), headers, trailers)
 }
 
 /** A call answered before its body is read: trailers-only, the status in the headers. */
