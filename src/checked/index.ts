@@ -11,6 +11,7 @@ assertPeerVersions(import.meta.url)
 
 // The names of ../index.ts (test/peer-versions.test.ts holds the two lists equal).
 export const {
+  ClientInterceptor,
   Code,
   Compression,
   ConnectClient,
@@ -20,5 +21,8 @@ export const {
   Cors,
   GrpcHealth,
   GrpcReflection,
+  Observability,
+  Retry,
+  ServerInterceptor,
   Transport
 } = await import("../index.js")
