@@ -179,7 +179,8 @@ export const describeClientBehaviour = <R>(
     const expectDeadline = ({ elapsed, error }: { error: unknown; elapsed: number }) => {
       expect((error as ConnectError.ConnectError).code).toBe("deadline_exceeded")
       expect(elapsed).toBeGreaterThanOrEqual(150)
-      expect(elapsed).toBeLessThan(delayMs / 2)
+      // Well before the handler would answer; the margin is wide for a loaded machine's first calls.
+      expect(elapsed).toBeLessThan(delayMs * 0.9)
     }
 
     it.scoped("unary", () =>
