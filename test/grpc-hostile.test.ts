@@ -8,7 +8,7 @@
 import { create, toBinary } from "@bufbuild/protobuf"
 import { describe, expect, it } from "@effect/vitest"
 import { ConnectClient } from "connect-effect"
-import { ConnectServer, NodeTransport } from "connect-effect/node"
+import { ConnectServer, NodeCompression, NodeTransport } from "connect-effect/node"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -93,7 +93,7 @@ describe("our gRPC server with hostile requests", () => {
         const answer = yield* h2Request(url, { ...grpcHeaders, "grpc-encoding": "snappy" }, envelope(1, echoRequest("x")))
         expect(answer.headers["grpc-status"]).toBe("12")
         expect(decodeURIComponent(answer.headers["grpc-message"]!)).toContain("gzip")
-        expect(answer.headers["grpc-accept-encoding"]).toBe("gzip,br")
+        expect(answer.headers["grpc-accept-encoding"]).toBe(NodeCompression.defaults.map((c) => c.name).join(","))
       })
     ))
 

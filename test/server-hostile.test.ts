@@ -187,7 +187,8 @@ describe("server: hostile unary requests", () => {
 
     it.effect("unary: an unknown content encoding is unimplemented, naming the accepted encodings", () =>
       Effect.gen(function*() {
-        for (const encoding of ["zstd", "snappy", "GZIP"]) {
+        // Not zstd: the server accepts it where node:zlib has it (Node 22.15 on).
+        for (const encoding of ["deflate", "snappy", "GZIP"]) {
           const json = expectUnaryError(
             yield* send({ path: echoPath, headers: { ...proto, "content-encoding": encoding }, body: echoBytes() }),
             501,
@@ -233,7 +234,7 @@ describe("server: hostile unary requests", () => {
           const res = yield* send({ method: "GET", path: `${echoPath}?${query}` })
           expect([query, res.status, jsonOf(res.body).code]).toEqual([query, 400, "invalid_argument"])
         }
-        const res = yield* send({ method: "GET", path: `${echoPath}?encoding=proto&compression=zstd&base64=1&message=` })
+        const res = yield* send({ method: "GET", path: `${echoPath}?encoding=proto&compression=snappy&base64=1&message=` })
         expectUnaryError(res, 501, "unimplemented")
         yield* healthy
       }))
@@ -382,7 +383,7 @@ describe("server: hostile streaming requests", () => {
 
     it.effect("an unknown Connect-Content-Encoding is unimplemented naming the accepted encodings", () =>
       Effect.gen(function*() {
-        const res = yield* send({ path: clientStreamPath, headers: { ...streamProto, "connect-content-encoding": "zstd" }, body: message("a") })
+        const res = yield* send({ path: clientStreamPath, headers: { ...streamProto, "connect-content-encoding": "snappy" }, body: message("a") })
         const parsed = expectStreamError(res, "unimplemented")
         expect(parsed.end.error.message).toContain("gzip")
         yield* healthy
