@@ -14,7 +14,6 @@ import { ConnectTransport, type Transport } from "connect-effect"
 import { NodeTransport } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as FiberSet from "effect/FiberSet"
 import * as Stream from "effect/Stream"
 import {
   type ClientCompatRequest,
@@ -93,25 +92,26 @@ const transportsOf = (name: string | undefined): Effect.Effect<Transports> => {
 const main = Effect.gen(function*() {
   const transport = yield* transportsOf(parseArgs({ options: { transport: { type: "string" } } }).values.transport)
   const clientFor = yield* makeClients(transport)
-  const running = yield* FiberSet.make()
-  const slots = yield* Effect.makeSemaphore(maxConcurrentCases)
-  yield* Stream.runForEach(readFrames, (frame) =>
-    Effect.gen(function*() {
+  yield* readFrames.pipe(
+    // Clients are looked up here, one request at a time, so that each is built once.
+    Stream.mapEffect((frame) => {
       const request = fromBinary(ClientCompatRequestSchema, frame)
-      // Clients are looked up here, one request at a time, so that each is built once.
-      const client = yield* Effect.either(clientFor(request))
-      const outcome = Effect.flatMap(client, (c) => invoke(request, c)).pipe(
+      return Effect.map(Effect.either(clientFor(request)), (client) => ({ request, client }))
+    }),
+    // Cases wait here, in the stream, for one of the slots; not as hundreds of forked fibers on a
+    // semaphore: effect 3.22's Semaphore wakes every waiter at each release, and with ~600 waiters
+    // that cost gigabytes over a full run.
+    Stream.mapEffect(({ client, request }) =>
+      Effect.flatMap(client, (c) => invoke(request, c)).pipe(
         Effect.match({
           onFailure: (unsupported) => errorResponse(request, unsupported.message),
           onSuccess: (result) =>
             create(ClientCompatResponseSchema, { testName: request.testName, result: { case: "response", value: result } })
         }),
-        Effect.flatMap(respond),
-        slots.withPermits(1)
-      )
-      yield* FiberSet.run(running, outcome)
-    }))
-  yield* FiberSet.awaitEmpty(running)
+        Effect.flatMap(respond)
+      ), { concurrency: maxConcurrentCases, unordered: true }),
+    Stream.runDrain
+  )
 })
 
 runMain(Effect.scoped(main))

@@ -116,16 +116,22 @@ export const envelopeChunk = (
   return Effect.succeed(Chunk.of(framed))
 }
 
-/** An envelope's payload, decompressed with the stream's negotiated compression. @internal */
+/**
+ * An envelope's payload, decompressed with the stream's negotiated compression. An empty payload
+ * is the empty message even when flagged compressed (given an encoding): some compressors
+ * (grpc-go's zstd) write nothing for empty input, and connect-go reads it so too.
+ * @internal
+ */
 export const envelopePayload = (
   envelope: Envelope,
   compression: Compression | undefined,
   readMaxBytes: number
 ): Effect.Effect<Uint8Array, ConnectError> => {
   if ((envelope.flags & flagCompressed) === 0) return Effect.succeed(envelope.data)
-  return compression === undefined
-    ? Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received a compressed message without an encoding" }))
-    : compression.decompress(envelope.data, readMaxBytes)
+  if (compression === undefined) {
+    return Effect.fail(new ConnectError({ code: "internal", message: "protocol error: received a compressed message without an encoding" }))
+  }
+  return envelope.data.byteLength === 0 ? Effect.succeed(envelope.data) : compression.decompress(envelope.data, readMaxBytes)
 }
 
 /** A whole unary body, decompressed; an empty body is the empty message, never compressed data. @internal */
