@@ -209,9 +209,11 @@ describe("hostile bodies do not hold up other calls", () => {
         const response = yield* Effect.promise(() => answered)
         console.log(`${hostile.name}: answered ${response.status}, slowest concurrent call ${Math.round(slowest)} ms, event loop delay max ${Math.round(maxDelayMs)} ms`)
         expect(response.status, hostile.name).toBeGreaterThanOrEqual(200)
-        // About 120 ms at most on a quiet 2-core machine; other test files may share it.
-        expect(maxDelayMs, hostile.name).toBeLessThan(hostile.maxStallMs ?? 500)
-        expect(slowest, hostile.name).toBeLessThan(2 * (hostile.maxStallMs ?? 500))
+        // About 120 ms at most on a quiet 2-core machine; a 500 ms bound failed once at a load
+        // average of 7-9 (other programs sharing the cores). The stalls this guards against
+        // lasted seconds (14 s for a concurrent call before the tiny-chunks fix).
+        expect(maxDelayMs, hostile.name).toBeLessThan(hostile.maxStallMs ?? 1000)
+        expect(slowest, hostile.name).toBeLessThan(2 * (hostile.maxStallMs ?? 1000))
       }
     }), { timeout: 120_000 })
 })
