@@ -30,6 +30,13 @@ export const deadlineOf = (timeout: Duration.DurationInput | undefined): Deadlin
 
 const remaining = (deadline: Deadline) => Math.max(0, deadline.at - Date.now())
 
+/**
+ * A failure once the deadline has passed is the deadline's: a peer that enforces the same
+ * deadline (a gRPC server resets the stream with CANCEL) may be heard a moment before our timer.
+ */
+const pastDeadline = <E>(deadline: Deadline) => (error: E): E | ConnectError =>
+  Date.now() >= deadline.at ? deadline.error() : error
+
 /** @internal */
 export const effectWithin = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
@@ -37,7 +44,9 @@ export const effectWithin = <A, E, R>(
 ): Effect.Effect<A, E | ConnectError, R> =>
   deadline === undefined
     ? effect
-    : Effect.suspend(() => Effect.timeoutFail(effect, { duration: remaining(deadline), onTimeout: deadline.error }))
+    : Effect.suspend(() => Effect.timeoutFail(effect, { duration: remaining(deadline), onTimeout: deadline.error })).pipe(
+      Effect.mapError(pastDeadline<E | ConnectError>(deadline))
+    )
 
 /** @internal */
 export const streamWithin = <A, E, R>(
@@ -49,4 +58,4 @@ export const streamWithin = <A, E, R>(
     : Stream.interruptWhen(
       stream,
       Effect.suspend(() => Effect.zipRight(Effect.sleep(remaining(deadline)), Effect.fail(deadline.error())))
-    )
+    ).pipe(Stream.mapError(pastDeadline<E | ConnectError>(deadline)))
