@@ -5,6 +5,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "./connectError.js"
 
@@ -59,3 +60,14 @@ export const streamWithin = <A, E, R>(
       stream,
       Effect.suspend(() => Effect.zipRight(Effect.sleep(remaining(deadline)), Effect.fail(deadline.error())))
     ).pipe(Stream.mapError(pastDeadline<E | ConnectError>(deadline)))
+
+/** One pull of a Stream (`Stream.toPull`), failing with the deadline's error when it passes first. @internal */
+export const pullWithin = <A, E>(
+  pull: Effect.Effect<A, Option.Option<E>>,
+  deadline: Deadline | undefined
+): Effect.Effect<A, Option.Option<E | ConnectError>> =>
+  deadline === undefined
+    ? pull
+    : Effect.suspend(() =>
+      Effect.timeoutFail(pull, { duration: remaining(deadline), onTimeout: () => Option.some(deadline.error()) })
+    )

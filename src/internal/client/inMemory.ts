@@ -10,8 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { collectBounded } from "../bytes.js"
 import { ConnectError } from "../connectError.js"
-import type { ClientRequest, ClientResponse, Connection, HttpClientAdapter, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
-import { splitUrl, tooLarge } from "../http.js"
+import type { ClientRequest, ClientResponse, Connection, HttpClientAdapter, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
+import { pulledBodyStream, splitUrl, tooLarge } from "../http.js"
 
 /** The base URL of in-memory calls (never resolved: no request leaves the process). @internal */
 export const inMemoryBaseUrl = "http://in-memory"
@@ -20,6 +20,10 @@ const connection: Connection = { httpVersion: "2", peerCertificate: () => undefi
 
 const bodyStream = (body: Uint8Array | Stream.Stream<Uint8Array, ConnectError> | undefined): Stream.Stream<Uint8Array, ConnectError> =>
   body === undefined ? Stream.empty : body instanceof Uint8Array ? Stream.succeed(body) : body
+
+/** A response body as a request body's shape: bytes, or a Stream. */
+const responseBody = (body: Uint8Array | PulledBody | undefined): Uint8Array | Stream.Stream<Uint8Array> | undefined =>
+  body === undefined || body instanceof Uint8Array ? body : pulledBodyStream(body)
 
 const bytesOf = (body: Uint8Array | Stream.Stream<Uint8Array, ConnectError> | undefined, maxBytes: number) =>
   body instanceof Uint8Array
@@ -44,8 +48,8 @@ const toServerRequest = (request: ClientRequest): ServerRequest => {
 const toClientResponse = (response: ServerResponse): ClientResponse => ({
   status: response.status,
   headers: Headers.fromInput(response.headers),
-  body: bodyStream(response.body),
-  bytes: (maxBytes) => bytesOf(response.body, maxBytes),
+  body: bodyStream(responseBody(response.body)),
+  bytes: (maxBytes) => bytesOf(responseBody(response.body), maxBytes),
   trailers: Effect.sync(() => Headers.fromInput(response.trailers?.() ?? {}))
 })
 

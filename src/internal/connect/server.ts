@@ -7,18 +7,17 @@ import * as Headers from "@effect/platform/Headers"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { toHttpStatus } from "../code.js"
 import type { Compression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
 import type { MethodImplementation } from "../server/service.js"
-import { effectWithin, streamWithin } from "../deadline.js"
+import { effectWithin } from "../deadline.js"
 import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
 import { encodeEnvelope, flagEndStream } from "../envelope.js"
 import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
 import { bodyPayload, envelopeChunk, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import { handlerDeadline, requestStream, respondWhenReady, singleRequest } from "../server/calls.js"
+import { handlerDeadline, handlerResponses, respondStreaming } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -148,35 +147,22 @@ const handleStream = (
     ctx.writeTrailers(trailers, "")
     return encodeEnvelope(flagEndStream, endStreamToJsonBytes(Headers.unsafeFromRecord(trailers), error))
   }
-  let messages: Stream.Stream<Uint8Array, unknown>
-  if (checked instanceof ConnectError) {
-    messages = Stream.fail(checked)
-  } else {
-    const requestCompression = checked.compression
-    // A server-streaming request of declared length is read whole, with no request Stream;
-    // without a length it is streamed, so that a bad length prefix fails before the body ends.
-    const single = request.headers["content-length"] === undefined ? undefined : impl.serverStreaming
-    const responses = single !== undefined
-      ? Stream.unwrap(Effect.map(singleRequest(request, requestCompression, codec.input, config.readMaxBytes), (message) => single(message, ctx)))
-      : impl.streaming(requestStream(request, requestCompression, codec.input, config.readMaxBytes), ctx)
-    const encoded = Stream.mapChunksEffect(responses, (messages) =>
-      envelopeChunk(codec.output, messages, responseCompression, config))
-    messages = streamWithin(encoded, handlerDeadline(checked.timeoutMs))
-  }
-  const body = messages.pipe(
-    Stream.concat(Stream.sync(() => endStream(undefined))),
-    Stream.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Stream.failCause(cause as Cause.Cause<never>)
-        : Stream.fromEffect(Effect.map(errorOfCause(cause), endStream))
-    )
-  )
-  return respondWhenReady(body, () => {
-    const headers: Record<string, string> = {}
-    ctx.writeHeaders(headers)
-    headers[P.headerContentType] = type.json ? P.contentTypeStreamJson : P.contentTypeStreamProto
-    if (responseCompression !== undefined) headers[P.headerStreamEncoding] = responseCompression.name
-    return headers
+  return respondStreaming({
+    responses: checked instanceof ConnectError
+      ? Effect.fail(checked)
+      // A server-streaming request of declared length is read whole, with no request Stream;
+      // without a length it is streamed, so that a bad length prefix fails before the body ends.
+      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes, request.headers["content-length"] !== undefined),
+    encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
+    deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
+    headers: () => {
+      const headers: Record<string, string> = {}
+      ctx.writeHeaders(headers)
+      headers[P.headerContentType] = type.json ? P.contentTypeStreamJson : P.contentTypeStreamProto
+      if (responseCompression !== undefined) headers[P.headerStreamEncoding] = responseCompression.name
+      return headers
+    },
+    end: endStream
   })
 }
 

@@ -7,18 +7,15 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { type Compression, acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
-import { effectWithin, streamWithin } from "../deadline.js"
+import { effectWithin } from "../deadline.js"
 import { encodeEnvelope } from "../envelope.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
 import { envelopeChunk, envelopeMessage } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import { handlerDeadline, requestStream, singleRequest } from "../server/calls.js"
+import { handlerDeadline, handlerResponses, respondStreaming, singleRequest } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -80,45 +77,6 @@ const respondUnary = (
     }
   })
 
-/**
- * The response to a streaming call, once its first messages (or its end) are known: headers,
- * messages, and the status at the end. (A streaming call keeps its headers apart even when it
- * fails at once: grpc-go's client reads every field of a trailers-only response as a trailer,
- * and the handler's headers would be lost.)
- */
-const respond = (
-  web: boolean,
-  messages: Stream.Stream<Uint8Array, unknown>,
-  headers: () => Record<string, string>,
-  trailers: (error: ConnectError | undefined) => Record<string, string>
-): Effect.Effect<ServerResponse, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const pull = yield* Stream.toPull(messages)
-    const first = yield* Effect.exit(pull)
-    if (Exit.isFailure(first)) {
-      const failure = Cause.flipCauseOption(first.cause)
-      if (Option.isSome(failure)) {
-        if (Cause.isInterruptedOnly(failure.value)) return yield* Effect.failCause(failure.value as Cause.Cause<never>)
-        const error = yield* errorOfCause(failure.value)
-        return web
-          ? { status: 200, headers: headers(), body: encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))) }
-          : { status: 200, headers: headers(), body: new Uint8Array(0), trailers: () => trailers(error) }
-      }
-    }
-    let error: ConnectError | undefined
-    const rest = Stream.repeatEffectChunkOption(pull).pipe(
-      Stream.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Stream.failCause(cause as Cause.Cause<never>)
-          : Stream.execute(Effect.map(errorOfCause(cause), (e) => { error = e }))
-      )
-    )
-    const sent = Exit.isSuccess(first) ? Stream.concat(Stream.fromChunk(first.value), rest) : Stream.empty
-    if (!web) return { status: 200, headers: headers(), body: sent, trailers: () => trailers(error) }
-    const end = Stream.sync(() => encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))))
-    return { status: 200, headers: headers(), body: Stream.concat(sent, end) }
-  })
-
 const serve = (web: boolean) =>
 (
   impl: MethodImplementation,
@@ -150,25 +108,29 @@ const serve = (web: boolean) =>
     return statusToHeaders(error, fromHandler)
   }
   const kind = impl.method.methodKind
-  if (checked instanceof ConnectError) {
-    return kind === "unary"
-      ? trailersOnly(Cause.fail(checked), headers, trailers)
-      : respond(web, Stream.fail(checked), headers, trailers)
-  }
-  const codec = methodCodec(impl.method, type.json)
-  const compression = checked.compression
   if (kind === "unary") {
-    const exchange = singleRequest(request, compression, codec.input, config.readMaxBytes).pipe(
+    if (checked instanceof ConnectError) return trailersOnly(Cause.fail(checked), headers, trailers)
+    const codec = methodCodec(impl.method, type.json)
+    const exchange = singleRequest(request, checked.compression, codec.input, config.readMaxBytes).pipe(
       Effect.flatMap((message) => impl.unary!(message, ctx)),
       Effect.flatMap((message) => envelopeMessage(codec.output, message, responseCompression, config))
     )
     return respondUnary(web, effectWithin(exchange, handlerDeadline(checked.timeoutMs)), headers, trailers)
   }
-  const responses: Stream.Stream<unknown, unknown> = kind === "server_streaming"
-    ? Stream.unwrap(Effect.map(singleRequest(request, compression, codec.input, config.readMaxBytes), (m) => impl.serverStreaming!(m, ctx)))
-    : impl.streaming(requestStream(request, compression, codec.input, config.readMaxBytes), ctx)
-  const encoded = Stream.mapChunksEffect(responses, (chunk) => envelopeChunk(codec.output, chunk, responseCompression, config))
-  return respond(web, streamWithin(encoded, handlerDeadline(checked.timeoutMs)), headers, trailers)
+  // A streaming call keeps its headers apart even when it fails at once: grpc-go's client reads
+  // every field of a trailers-only response as a trailer, and the handler's headers would be lost.
+  const codec = methodCodec(impl.method, type.json)
+  return respondStreaming({
+    responses: checked instanceof ConnectError
+      ? Effect.fail(checked)
+      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes, kind === "server_streaming"),
+    encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
+    deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
+    headers,
+    // gRPC sends the status in HTTP trailers, gRPC-Web in an envelope after the messages.
+    end: (error) => web ? encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))) : undefined,
+    trailers: web ? undefined : trailers
+  })
 }
 
 /** A call answered before its body is read: trailers-only, the status in the headers. */

@@ -14,7 +14,7 @@ import * as Http from "node:http"
 import { ConnectError } from "../connectError.js"
 import { collectBounded } from "../bytes.js"
 import type { ServerHandler, ServerRequest } from "../http.js"
-import { declaredTooLarge, plainHttp1, splitUrl } from "../http.js"
+import { declaredTooLarge, plainHttp1, pulledBodyStream, splitUrl } from "../http.js"
 import { toServerRequest as fromIncomingMessage } from "./server.js"
 
 const readError = (cause: unknown) => new ConnectError({ code: "canceled", message: "failed to read the request body", cause })
@@ -62,11 +62,11 @@ export const toHttpApp = (handler: ServerHandler): HttpApp.Default =>
           const body = response.body
           if (body === undefined) return HttpServerResponse.empty(options)
           if (body instanceof Uint8Array) return HttpServerResponse.uint8Array(body, options)
-          return HttpServerResponse.stream(Stream.ensuringWith(body, (exit) => Scope.close(scope, exit)), options)
+          return HttpServerResponse.stream(Stream.ensuringWith(pulledBodyStream(body), (exit) => Scope.close(scope, exit)), options)
         }),
         // A streamed body closes the scope itself, when it ends.
         (exit) =>
-          Exit.isSuccess(exit) && exit.value.body._tag === "Stream"
+          Exit.isSuccess(exit) && exit.value.body !== undefined && !(exit.value.body instanceof Uint8Array)
             ? Effect.void
             : Scope.close(scope, Exit.isFailure(exit) ? exit : Exit.void)
       )

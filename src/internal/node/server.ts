@@ -7,13 +7,13 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
-import * as Stream from "effect/Stream"
+import type * as Option from "effect/Option"
 import type * as Http from "node:http"
 import type * as Http2 from "node:http2"
 import type { TLSSocket } from "node:tls"
 import { ConnectError } from "../connectError.js"
 import type { PeerCertificate } from "../server/service.js"
-import type { Connection, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
+import type { Connection, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
 import { readChunks, readWhole } from "./stream.js"
 
@@ -131,18 +131,7 @@ const writeResponse = (res: NodeResponse, response: ServerResponse): Effect.Effe
     return Effect.void
   }
   out.writeHead(response.status, response.headers)
-  return body.pipe(
-    Stream.runForEachChunk((chunk) => {
-      // One syscall for all the envelopes a chunk holds, rather than one each.
-      out.cork()
-      let drained = true
-      for (const bytes of chunk) drained = out.write(bytes)
-      out.uncork()
-      // Node 24 may flush the corked writes in uncork() and never emit the "drain" that the last
-      // write's false promised (nodejs/node#60432): whether the response still waits is asked
-      // afterwards. node:http2's response on Node 20 cannot tell (undefined), and drains as promised.
-      return drained || out.writableNeedDrain === false ? Effect.void : waitForDrain(out)
-    }),
+  return writePulled(out, body).pipe(
     Effect.onExit((exit) =>
       Effect.sync(() => {
         if (Exit.isFailure(exit)) return out.destroy()
@@ -151,6 +140,22 @@ const writeResponse = (res: NodeResponse, response: ServerResponse): Effect.Effe
       })
     )
   )
+}
+
+/** Writes a pulled body's chunks as they come, each chunk's bytes in one syscall, waiting for the client to drain. */
+const writePulled = (out: Http.ServerResponse, body: PulledBody): Effect.Effect<void> => {
+  const written: Effect.Effect<void, Option.Option<never>> = Effect.flatMap(body.pull, (chunk) => {
+    out.cork()
+    let drained = true
+    for (const bytes of chunk) drained = out.write(bytes)
+    out.uncork()
+    // Node 24 may flush the corked writes in uncork() and never emit the "drain" that the last
+    // write's false promised (nodejs/node#60432): whether the response still waits is asked
+    // afterwards. node:http2's response on Node 20 cannot tell (undefined), and drains as promised.
+    return drained || out.writableNeedDrain === false ? written : Effect.zipRight(waitForDrain(out), written)
+  })
+  // The pull fails with None at the end of the body, and with nothing else.
+  return Effect.catchAll(written, () => Effect.void)
 }
 
 /**

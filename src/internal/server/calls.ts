@@ -3,40 +3,97 @@
  * messages as a Stream, and a streamed response that starts with the handler's first message.
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Compression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
-import { type Deadline, deadlineAfter } from "../deadline.js"
+import { type Deadline, deadlineAfter, effectWithin, pullWithin } from "../deadline.js"
 import { decodeEnvelopes, decodeSingleEnvelope, type Envelope, flagEndStream } from "../envelope.js"
-import type { ServerRequest, ServerResponse } from "../http.js"
+import type { PulledBody, ServerRequest, ServerResponse } from "../http.js"
 import { envelopePayload, parseMessage } from "../messages.js"
 import type { Serialization } from "../serialization.js"
+import { errorOfCause } from "./failure.js"
+import type { HandlerContext, MethodImplementation } from "./service.js"
 
 /** @internal */
 export const handlerDeadline = (timeoutMs: number | undefined): Deadline | undefined =>
   timeoutMs === undefined ? undefined : deadlineAfter(timeoutMs, "the handler exceeded the client's timeout of")
 
+/** A streamed call's response, as `respondStreaming` builds it. @internal */
+export interface StreamedCall {
+  /** The handler's messages; a failure here (a bad request) is the call's error. */
+  readonly responses: Effect.Effect<Stream.Stream<unknown, unknown>, unknown>
+  /** Messages to the bytes that carry them (envelopes). */
+  readonly encode: (messages: Chunk.Chunk<unknown>) => Effect.Effect<Chunk.Chunk<Uint8Array>, unknown>
+  readonly deadline: Deadline | undefined
+  /** The response headers, asked for once the first messages (or the end) are known. */
+  readonly headers: () => Record<string, string>
+  /** The bytes after the last message, given the call's error if it failed (gRPC has none). */
+  readonly end: (error: ConnectError | undefined) => Uint8Array | undefined
+  /** The HTTP trailers, given the call's error if it failed (gRPC). */
+  readonly trailers?: ((error: ConnectError | undefined) => Record<string, string>) | undefined
+}
+
 /**
- * Starts a streaming response once its first chunk is ready, so that the headers the handler
- * set before its first message are the ones sent.
+ * A streamed response, started once its first messages are ready (so that the headers the
+ * handler set before its first message are the ones sent). The handler's Stream is pulled by the
+ * response's writer: a handler's failure becomes the call's error, sent after the last message;
+ * only interruption ends the response otherwise.
  * @internal
  */
-export const respondWhenReady = (
-  body: Stream.Stream<Uint8Array>,
-  headers: () => Record<string, string>
-): Effect.Effect<ServerResponse, never, Scope.Scope> =>
-  Effect.flatMap(Stream.toPull(body), (pull) =>
-    Effect.map(
-      Effect.catchAll(pull, () => Effect.succeed(Chunk.empty<Uint8Array>())),
-      (first): ServerResponse => ({
-        status: 200,
-        headers: headers(),
-        body: Stream.concat(Stream.fromChunk(first), Stream.repeatEffectChunkOption(pull))
+export const respondStreaming = (call: StreamedCall): Effect.Effect<ServerResponse, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    let error: ConnectError | undefined
+    let ended = false
+    const finish = (failure: ConnectError | undefined): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> => {
+      ended = true
+      error = failure
+      const last = call.end(failure)
+      return last === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.of(last))
+    }
+    const failed = (cause: Cause.Cause<unknown>): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> =>
+      Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.flatMap(errorOfCause(cause), finish)
+    let pull: Effect.Effect<Chunk.Chunk<unknown>, Option.Option<unknown>> = Effect.fail(Option.none())
+    const next = Effect.suspend(() =>
+      ended
+        ? Effect.fail(Option.none())
+        : Effect.matchCauseEffect(pullWithin(pull, call.deadline), {
+          onFailure: (cause) => {
+            const failure = Cause.flipCauseOption(cause)
+            return Option.isNone(failure) ? finish(undefined) : failed(failure.value)
+          },
+          onSuccess: (messages) => Effect.catchAllCause(call.encode(messages), failed)
+        })
+    )
+    const opened = yield* Effect.exit(effectWithin(Effect.flatMap(call.responses, Stream.toPull), call.deadline))
+    if (Exit.isSuccess(opened)) pull = opened.value
+    const first = yield* Effect.exit(Exit.isSuccess(opened) ? next : failed(opened.cause))
+    if (Exit.isFailure(first)) {
+      const interrupted = Cause.flipCauseOption(first.cause)
+      if (Option.isSome(interrupted)) return yield* Effect.failCause(interrupted.value)
+    }
+    let pending = Exit.isSuccess(first) ? first.value : undefined
+    const body: PulledBody = {
+      pull: Effect.suspend(() => {
+        if (pending === undefined) return next
+        const chunk = pending
+        pending = undefined
+        return Effect.succeed(chunk)
       })
-    ))
+    }
+    const trailers = call.trailers
+    return {
+      status: 200,
+      headers: call.headers(),
+      body,
+      ...(trailers === undefined ? {} : { trailers: () => trailers(error) })
+    }
+  })
 
 /** A request envelope's message bytes: clients never send an end-of-stream message. @internal */
 export const requestPayload = (envelope: Envelope, compression: Compression | undefined, readMaxBytes: number) =>
@@ -73,3 +130,23 @@ export const singleRequest = <A>(
     Effect.flatMap((envelope) => requestPayload(envelope, compression, readMaxBytes)),
     Effect.flatMap((bytes) => parseMessage(serialization, bytes))
   )
+
+/**
+ * The handler's response messages: a server-streaming handler's from its one request, read whole
+ * when `readWhole` (no request Stream); any other's from the request's messages as they arrive.
+ * @internal
+ */
+export const handlerResponses = (
+  impl: MethodImplementation,
+  ctx: HandlerContext,
+  request: ServerRequest,
+  compression: Compression | undefined,
+  serialization: Serialization<unknown>,
+  readMaxBytes: number,
+  readWhole: boolean
+): Effect.Effect<Stream.Stream<unknown, unknown>, unknown> => {
+  const single = readWhole ? impl.serverStreaming : undefined
+  return single !== undefined
+    ? Effect.map(singleRequest(request, compression, serialization, readMaxBytes), (message) => single(message, ctx))
+    : Effect.succeed(impl.streaming(requestStream(request, compression, serialization, readMaxBytes), ctx))
+}
