@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { ensureH2load, h2load } from "./h2load.js"
 import { checkServer } from "./check.js"
-import { build, clientLoad, runDir, type Server, type ServerImpl, startServer } from "./processes.js"
+import { build, clientLoad, cpuMicros, runDir, type Server, type ServerImpl, startServer } from "./processes.js"
 import { Report } from "./report.js"
 import { chunkedMessage, sendWire } from "../test/support/chunkedWire.js"
 import {
@@ -178,20 +178,26 @@ const measure = async (
   load: Load,
   on: ReadonlyMap<ServerImpl, Server>,
   measured: ReadonlyArray<ServerImpl>,
-  record: (impl: ServerImpl, result: Awaited<ReturnType<typeof h2load>>, round: number) => void
+  record: (impl: ServerImpl, result: Awaited<ReturnType<typeof h2load>> & { readonly cpuPerCall: number }, round: number) => void
 ) => {
   for (let r = 0; r < rounds; r++) {
     for (const impl of rotated(measured, r)) {
+      const server = on.get(impl)!
+      // The server's CPU over the measured seconds, from the end of the warm-up.
+      let cpuAtStart = 0
+      const warmedUp = setTimeout(() => cpuAtStart = cpuMicros(server.pid), warmUp * 1000)
       const result = await h2load({
         protocol,
-        url: on.get(impl)!.url + load.path,
+        url: server.url + load.path,
         bodyFile: load.bodyFile,
         headers: load.headers,
         connections,
         amount: { seconds, warmUp },
         ...(load.latencies ? { logFile: join(dir, "latency.log") } : {})
       })
-      record(impl, result, r)
+      clearTimeout(warmedUp)
+      const cpuPerCall = (cpuMicros(server.pid) - cpuAtStart) / (result.perSecond * seconds)
+      record(impl, { ...result, cpuPerCall }, r)
     }
   }
 }
@@ -208,7 +214,8 @@ const measureSay = (
     report.add(`${label}, req/s`, impl, result.perSecond)
     report.add(`${label}, p50 ms`, impl, result.p50Ms!, 2)
     report.add(`${label}, p99 ms`, impl, result.p99Ms!, 2)
-    log(`round ${r + 1} ${label} ${impl}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`)
+    report.add(`${label}, server CPU µs per call`, impl, result.cpuPerCall)
+    log(`round ${r + 1} ${label} ${impl}: ${result.perSecond.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.cpuPerCall.toFixed(0)} µs server CPU per call`)
   })
 
 /**
@@ -224,7 +231,8 @@ const measureIntroduce = (
 ) =>
   measure(protocol, { path: introducePath, bodyFile: files.introduce, headers }, on, measured, (impl, result, r) => {
     report.add(metric, impl, result.perSecond * count)
-    log(`round ${r + 1} ${metric} ${impl}: ${(result.perSecond * count).toFixed(0)} messages/s`)
+    report.add(`${metric.replace(", messages/s", "")}, server CPU µs per call`, impl, result.cpuPerCall)
+    log(`round ${r + 1} ${metric} ${impl}: ${(result.perSecond * count).toFixed(0)} messages/s, ${result.cpuPerCall.toFixed(0)} µs server CPU per call`)
   })
 
 if (h1) {

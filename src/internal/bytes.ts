@@ -5,7 +5,15 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "./connectError.js"
-import { tooLarge } from "./http.js"
+import { type HeadCheck, tooLarge } from "./http.js"
+
+/**
+ * `head`'s refusal of the bytes gathered, when the last append (to `bytes`, which held `before`
+ * bytes) completed the head; nothing otherwise.
+ * @internal
+ */
+export const headRefusal = (bytes: ByteAccumulator, before: number, head: HeadCheck | undefined): ConnectError | undefined =>
+  head !== undefined && before < head.size && bytes.size >= head.size ? head.check(bytes.peek()) : undefined
 
 /**
  * Bytes arriving in chunks of any size, gathered into one buffer. Each chunk is copied once
@@ -36,9 +44,14 @@ export class ByteAccumulator {
     this.size = needed
   }
 
+  /** The bytes gathered so far, left in place. */
+  peek(): Uint8Array {
+    return this.lone ?? (this.buffer === undefined ? new Uint8Array(0) : this.buffer.subarray(0, this.size))
+  }
+
   /** The bytes gathered so far; the accumulator is empty afterwards. */
   take(): Uint8Array {
-    const bytes = this.lone ?? (this.buffer === undefined ? new Uint8Array(0) : this.buffer.subarray(0, this.size))
+    const bytes = this.peek()
     this.lone = undefined
     this.buffer = undefined
     this.size = 0
@@ -61,7 +74,8 @@ export class ByteAccumulator {
 /** Collects a byte stream, failing with resource_exhausted as soon as it passes `maxBytes`. @internal */
 export const collectBounded = <E>(
   stream: Stream.Stream<Uint8Array, E>,
-  maxBytes: number
+  maxBytes: number,
+  head?: HeadCheck
 ): Effect.Effect<Uint8Array, E | ConnectError> =>
   Effect.suspend(() => {
     const bytes = new ByteAccumulator(maxBytes)
@@ -72,8 +86,10 @@ export const collectBounded = <E>(
             new ConnectError({ code: "resource_exhausted", message: tooLarge(bytes.size + chunk.byteLength, maxBytes) })
           )
         }
+        const before = bytes.size
         bytes.append(chunk)
-        return Effect.void
+        const refused = headRefusal(bytes, before, head)
+        return refused === undefined ? Effect.void : Effect.fail(refused)
       }),
       Effect.map(() => bytes.take())
     )

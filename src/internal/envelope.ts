@@ -7,6 +7,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { ConnectError } from "./connectError.js"
+import type { HeadCheck } from "./http.js"
 import { ByteAccumulator } from "./bytes.js"
 import { cardinalityError } from "./exactlyOne.js"
 
@@ -29,6 +30,22 @@ export const encodeEnvelope = (flags: number, data: Uint8Array): Uint8Array => {
   bytes.set(data, 5)
   return bytes
 }
+
+const envelopeTooLarge = (length: number, readMaxBytes: number) =>
+  new ConnectError({ code: "resource_exhausted", message: `message size ${length} is larger than configured readMaxBytes ${readMaxBytes}` })
+
+/**
+ * A check of a body's length prefix as soon as it arrives: a body of one envelope announcing more
+ * than `readMaxBytes` fails without waiting for the rest.
+ * @internal
+ */
+export const envelopeHead = (readMaxBytes: number): HeadCheck => ({
+  size: 5,
+  check: (head) => {
+    const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1)
+    return length > readMaxBytes ? envelopeTooLarge(length, readMaxBytes) : undefined
+  }
+})
 
 /**
  * Splits a byte stream into envelopes. A length prefix above `readMaxBytes` fails with
@@ -58,12 +75,7 @@ export class EnvelopeReader {
         if (this.headerSize < 5) return out
         this.headerSize = 0
         const length = new DataView(this.header.buffer).getUint32(1)
-        if (length > this.readMaxBytes) {
-          throw new ConnectError({
-            code: "resource_exhausted",
-            message: `message size ${length} is larger than configured readMaxBytes ${this.readMaxBytes}`
-          })
-        }
+        if (length > this.readMaxBytes) throw envelopeTooLarge(length, this.readMaxBytes)
         if (length === 0 || chunk.byteLength - offset >= length) {
           out.push({ flags: this.header[0]!, data: chunk.subarray(offset, offset + length) })
           offset += length

@@ -78,8 +78,21 @@ export interface ServerRequest {
   readonly search: string
   readonly headers: Headers.Headers
   readonly body: Stream.Stream<Uint8Array, ConnectError>
-  /** The whole body; fails with resource_exhausted past `maxBytes`. */
-  readonly bytes: (maxBytes: number) => Effect.Effect<Uint8Array, ConnectError>
+  /**
+   * The whole body; fails with resource_exhausted past `maxBytes`, and with `head`'s error as
+   * soon as the body's first bytes are refused by it.
+   */
+  readonly bytes: (maxBytes: number, head?: HeadCheck) => Effect.Effect<Uint8Array, ConnectError>
+}
+
+/**
+ * A check of a body's first `size` bytes (an envelope's length prefix), made as soon as they
+ * arrive: a body refused by its head fails without waiting for the rest.
+ * @internal
+ */
+export interface HeadCheck {
+  readonly size: number
+  readonly check: (head: Uint8Array) => ConnectError | undefined
 }
 
 /**

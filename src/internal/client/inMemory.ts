@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { collectBounded } from "../bytes.js"
 import { ConnectError } from "../connectError.js"
-import type { ClientRequest, ClientResponse, Connection, HttpClientAdapter, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
+import type { ClientRequest, ClientResponse, Connection, HeadCheck, HttpClientAdapter, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { pulledBodyStream, splitUrl, tooLarge } from "../http.js"
 
 /** The base URL of in-memory calls (never resolved: no request leaves the process). @internal */
@@ -25,12 +25,13 @@ const bodyStream = (body: Uint8Array | Stream.Stream<Uint8Array, ConnectError> |
 const responseBody = (body: Uint8Array | PulledBody | undefined): Uint8Array | Stream.Stream<Uint8Array> | undefined =>
   body === undefined || body instanceof Uint8Array ? body : pulledBodyStream(body)
 
-const bytesOf = (body: Uint8Array | Stream.Stream<Uint8Array, ConnectError> | undefined, maxBytes: number) =>
+/** A whole body; one given whole has all its bytes at once, and its head is checked with the rest by its reader. */
+const bytesOf = (body: Uint8Array | Stream.Stream<Uint8Array, ConnectError> | undefined, maxBytes: number, head?: HeadCheck) =>
   body instanceof Uint8Array
     ? body.byteLength > maxBytes
       ? Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(body.byteLength, maxBytes) }))
       : Effect.succeed(body)
-    : collectBounded(bodyStream(body), maxBytes)
+    : collectBounded(bodyStream(body), maxBytes, head)
 
 const toServerRequest = (request: ClientRequest): ServerRequest => {
   const { path, search } = splitUrl(request.url.slice(inMemoryBaseUrl.length))
@@ -41,7 +42,7 @@ const toServerRequest = (request: ClientRequest): ServerRequest => {
     search,
     headers: request.headers,
     body: bodyStream(request.body),
-    bytes: (maxBytes) => bytesOf(request.body, maxBytes)
+    bytes: (maxBytes, head) => bytesOf(request.body, maxBytes, head)
   }
 }
 

@@ -150,9 +150,7 @@ const handleStream = (
   return respondStreaming({
     responses: checked instanceof ConnectError
       ? Effect.fail(checked)
-      // A server-streaming request of declared length is read whole, with no request Stream;
-      // without a length it is streamed, so that a bad length prefix fails before the body ends.
-      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes, request.headers["content-length"] !== undefined),
+      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes),
     encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
     deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
     headers: () => {

@@ -123,7 +123,7 @@ const serve = (web: boolean) =>
   return respondStreaming({
     responses: checked instanceof ConnectError
       ? Effect.fail(checked)
-      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes, kind === "server_streaming"),
+      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes),
     encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
     deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
     headers,

@@ -27,9 +27,9 @@ const fromPlatformRequest = (request: HttpServerRequest.HttpServerRequest): Serv
     ...splitUrl(request.url),
     headers: request.headers,
     body,
-    bytes: (maxBytes) => {
+    bytes: (maxBytes, head) => {
       const refused = declaredTooLarge(request.headers, maxBytes)
-      return refused === undefined ? collectBounded(body, maxBytes) : Effect.fail(refused)
+      return refused === undefined ? collectBounded(body, maxBytes, head) : Effect.fail(refused)
     }
   }
 }

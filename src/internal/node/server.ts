@@ -85,7 +85,7 @@ export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/"):
       return readChunks(req, aborted)
     },
     // Past the limit, the rest of the body flows away unread.
-    bytes: (maxBytes) => readWhole(req, headers, maxBytes, aborted)
+    bytes: (maxBytes, head) => readWhole(req, headers, maxBytes, aborted, head)
   }
 }
 

@@ -14,8 +14,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { ConnectError } from "../connectError.js"
-import { ByteAccumulator } from "../bytes.js"
-import { declaredTooLarge, tooLarge } from "../http.js"
+import { ByteAccumulator, headRefusal } from "../bytes.js"
+import { declaredTooLarge, type HeadCheck, tooLarge } from "../http.js"
 
 /**
  * Listens to `readable` until one of the handlers settles the read: each gets `done`, which
@@ -60,7 +60,8 @@ export const readWhole = (
   readable: Readable,
   headers: Headers.Headers,
   maxBytes: number,
-  failed: (error: Error) => ConnectError
+  failed: (error: Error) => ConnectError,
+  head?: HeadCheck
 ): Effect.Effect<Uint8Array, ConnectError> =>
   Effect.async<Uint8Array, ConnectError>((resume) => {
     const refused = declaredTooLarge(headers, maxBytes)
@@ -78,12 +79,17 @@ export const readWhole = (
     const stop = listen(readable, (done) => ({
       data: (chunk) => {
         const size = bytes.size + chunk.byteLength
-        if (size <= maxBytes) {
+        let refused: ConnectError | undefined
+        if (size > maxBytes) {
+          refused = new ConnectError({ code: "resource_exhausted", message: tooLarge(size, maxBytes) })
+        } else {
+          const before = bytes.size
           bytes.append(chunk)
-          return
+          refused = headRefusal(bytes, before, head)
         }
+        if (refused === undefined) return
         done()
-        resume(Effect.fail(new ConnectError({ code: "resource_exhausted", message: tooLarge(size, maxBytes) })))
+        resume(Effect.fail(refused))
       },
       end: () => {
         done()
