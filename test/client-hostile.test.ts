@@ -162,6 +162,13 @@ describe.each(clientTransports)("over $name", (transport) => {
         expectCode(yield* failureOf(client.echo({ text: "x" })), "internal")
       }))
 
+    it.scopedLive("a response Content-Encoding is case-insensitive: GZIP is gzip", () =>
+      Effect.gen(function*() {
+        const body = zlib.gzipSync(echoResponse("shouted"))
+        const client = yield* clientOf(answer(200, { "content-type": "application/proto", "content-encoding": "GZIP" }, body))
+        expect((yield* client.echo({ text: "x" }).pipe(Effect.timeout("5 seconds"))).text).toBe("shouted")
+      }))
+
     it.scopedLive("an empty gzip-encoded response body is the empty message (never decompressed)", () =>
       Effect.gen(function*() {
         const client = yield* clientOf(answer(200, { "content-type": "application/proto", "content-encoding": "gzip" }, new Uint8Array(0)))

@@ -28,14 +28,21 @@ export const decompressedTooLarge = (readMaxBytes: number): ConnectError =>
     message: `decompressed message size is larger than configured readMaxBytes ${readMaxBytes}`
   })
 
-/** @internal */
+/**
+ * The compression named `name` (an encoding header's value), undefined for none or identity,
+ * null for one we do not have. Content codings are case-insensitive (RFC 9110, 8.4.1): `GZIP`
+ * is gzip.
+ * @internal
+ */
 export const findCompression = (
   available: ReadonlyArray<Compression>,
   name: string | undefined
 ): Compression | undefined | null => {
-  if (name === undefined || name === "" || name === "identity") return undefined
+  if (name === undefined) return undefined
+  const wanted = name.trim().toLowerCase()
+  if (wanted === "" || wanted === "identity") return undefined
   for (const c of available) {
-    if (c.name === name) return c
+    if (c.name === wanted) return c
   }
   return null
 }
