@@ -48,7 +48,8 @@ const dechunk = (body: Buffer): Buffer => {
   }
 }
 
-const parseResponse = (raw: Buffer): WireResponse => {
+/** One response as it came off the wire: status, headers, and the body (de-chunked; a cut-off chunked body throws). */
+export const parseResponse = (raw: Buffer): WireResponse => {
   const headEnd = raw.indexOf("\r\n\r\n")
   const [statusLine, ...lines] = raw.subarray(0, headEnd).toString("latin1").split("\r\n")
   const headers: Record<string, string> = {}

@@ -13,6 +13,7 @@ import * as Http from "node:http"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
+import { onClientError } from "./clientError.js"
 import type { CallCount, NodeRequest, NodeResponse } from "./server.js"
 
 /** @internal */
@@ -109,6 +110,7 @@ export const listen = (
       { connectionsCheckingInterval: Math.min(30_000, Math.max(250, options.headersTimeoutMs / 4)) },
       track
     )
+    http1.on("clientError", onClientError)
     http1.keepAliveTimeout = options.idleTimeoutMs
     http1.headersTimeout = options.headersTimeoutMs
     // Above Node's 1 s minimum for a connection check, and at least the headers' own timeout.
