@@ -77,6 +77,27 @@ const protocolsOf = (
 }
 
 /**
+ * Limits on calls that protect a server from slow and greedy peers, whatever HTTP server
+ * carries the calls (the guide's "Limits and timeouts" lists them all). A timeout of 0 or
+ * `Infinity` turns it off.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CallLimits {
+  /**
+   * How long a request body may stop arriving (default 30 seconds): anywhere in a body that is
+   * one message or declares its length, and in the middle of a message of a client or bidi
+   * stream (which may wait as long as it likes between messages). The call ends with
+   * `deadline_exceeded`; the node server then closes the exchange (the HTTP/1.1 connection, the
+   * HTTP/2 stream). A body still arriving after its response is closed after this long silent too.
+   *
+   * @since 0.2.0
+   */
+  readonly readIdleTimeoutMs?: number
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -84,7 +105,7 @@ export interface HandlerOptions<
   Services extends ReadonlyArray<DescService>,
   Interceptors extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>> = [],
   GateContext = never
-> extends ProtocolOptions, ServerInterceptor.ServerHooks<Interceptors, GateContext> {
+> extends ProtocolOptions, CallLimits, ServerInterceptor.ServerHooks<Interceptors, GateContext> {
   /** The services to serve; the implementation of each must be in context (`ConnectService.toLayer`). */
   readonly services: Services
   /**
@@ -235,22 +256,33 @@ export class ServeError extends Data.TaggedError("ServeError")<{
   }
 }
 
-const configOf = (options: ProtocolOptions): ServerConfig => ({
+/** The longest delay setTimeout keeps (a longer one fires at once). */
+const maxTimerMs = 2 ** 31 - 1
+
+/** A timeout option, undefined when turned off (0, `Infinity`, or longer than a timer can wait). */
+const timeoutOf = (value: number | undefined, fallback: number | undefined): number | undefined => {
+  const ms = value ?? fallback
+  return ms === undefined || ms <= 0 || ms > maxTimerMs ? undefined : ms
+}
+
+const configOf = (options: ProtocolOptions & CallLimits): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
   writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
   compressMinBytes: options.compressMinBytes ?? 1024,
-  acceptCompression: options.acceptCompression ?? NodeCompression.defaults
+  acceptCompression: options.acceptCompression ?? NodeCompression.defaults,
+  readIdleTimeoutMs: timeoutOf(options.readIdleTimeoutMs, 30_000)
 })
 
 const makeHandler = <Services extends ReadonlyArray<DescService>, I extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>>, G>(
   options: HandlerOptions<Services, I, G>,
+  config: ServerConfig,
   canSendTrailers: boolean
 ): Effect.Effect<ServerHandler, never, Implementations<Services> | ServerInterceptor.HooksContext<I, G>> =>
   Effect.map(
     makeServerHandler({
       services: options.services,
       protocols: protocolsOf(options.protocols, canSendTrailers),
-      config: configOf(options),
+      config,
       interceptors: options.interceptors,
       requestGate: options.requestGate
     }),
@@ -276,7 +308,7 @@ export const toHttpApp = <
 >(
   options: HandlerOptions<Services, Interceptors, GateContext>
 ): Effect.Effect<HttpApp.Default, never, Implementations<Services> | ServerInterceptor.HooksContext<Interceptors, GateContext>> =>
-  Effect.map(makeHandler(options, false), platformApp)
+  Effect.map(makeHandler(options, configOf(options), false), platformApp)
 
 /**
  * Serves the services for as long as the Layer lives: HTTP/1.1 and HTTP/2 on one port, in
@@ -304,10 +336,11 @@ export const layer = <
   Layer.scoped(
     ConnectServer,
     Effect.gen(function*() {
-      const handler = yield* makeHandler(options, true)
+      const config = configOf(options)
+      const handler = yield* makeHandler(options, config, true)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       const calls: CallCount = { open: 0, onIdle: undefined }
-      const listening = yield* listen(nodeListener(handler, runFork, calls), calls, {
+      const listening = yield* listen(nodeListener(handler, runFork, calls, config.readIdleTimeoutMs), calls, {
         port: options.port ?? 0,
         host: options.host ?? "127.0.0.1",
         tls: options.tls === undefined ? undefined : tlsOptions(options.tls),

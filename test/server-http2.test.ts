@@ -22,6 +22,7 @@ import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { rawSession } from "./support/peers.js"
 import { testCertificates } from "./support/tls.js"
 
 /** TestService whose answers tell what the handler saw of the connection, and which counts handlers still running. */
@@ -207,17 +208,6 @@ describe("TLS: ALPN h2 and http/1.1, client certificates", () => {
       expect(answer.text).toBe("ok over HTTP/2")
     }))
 })
-
-/** A raw HTTP/2 session to the server, closed with the Scope. */
-const rawSession = (url: string) =>
-  Effect.acquireRelease(
-    Effect.async<Http2.ClientHttp2Session>((resume) => {
-      const session = Http2.connect(url)
-      session.on("error", () => {})
-      session.once("connect", () => resume(Effect.succeed(session)))
-    }),
-    (session) => Effect.sync(() => session.destroy())
-  )
 
 const echoHeaders = {
   ":method": "POST",

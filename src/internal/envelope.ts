@@ -10,6 +10,7 @@ import { ConnectError } from "./connectError.js"
 import type { HeadCheck } from "./http.js"
 import { ByteAccumulator } from "./bytes.js"
 import { cardinalityError } from "./exactlyOne.js"
+import { failWhenIdle } from "./idle.js"
 
 /** @internal */
 export const flagCompressed = 0b00000001
@@ -62,6 +63,11 @@ export class EnvelopeReader {
     undefined
 
   constructor(private readonly readMaxBytes: number) {}
+
+  /** Whether part of an envelope has arrived and the rest has not. */
+  get midMessage(): boolean {
+    return this.headerSize > 0 || this.pending !== undefined
+  }
 
   push(chunk: Uint8Array): Array<Envelope> {
     const out: Array<Envelope> = []
@@ -119,12 +125,17 @@ export const decodeSingleEnvelope = (bytes: Uint8Array, readMaxBytes: number): E
   return envelopes.length === 1 ? envelopes[0]! : cardinalityError("request", envelopes.length)
 }
 
-/** @internal */
-export const decodeEnvelopes = (readMaxBytes: number) =>
+/**
+ * The envelopes of a byte stream. With `stallMs`, an envelope begun must be finished: a pause of
+ * that long in its middle fails the stream (a pause between envelopes is the peer's to take).
+ * @internal
+ */
+export const decodeEnvelopes = (readMaxBytes: number, stallMs?: number) =>
 <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Envelope, E | ConnectError, R> =>
   Stream.suspend(() => {
     const reader = new EnvelopeReader(readMaxBytes)
-    return bytes.pipe(
+    const input = stallMs === undefined ? bytes : failWhenIdle(bytes, stallMs, () => reader.midMessage)
+    return input.pipe(
       Stream.mapChunksEffect((chunks) => {
         try {
           const out: Array<Envelope> = []

@@ -79,10 +79,17 @@ export interface ServerRequest {
   readonly headers: Headers.Headers
   readonly body: Stream.Stream<Uint8Array, ConnectError>
   /**
-   * The whole body; fails with resource_exhausted past `maxBytes`, and with `head`'s error as
-   * soon as the body's first bytes are refused by it.
+   * The whole body; fails with resource_exhausted past `maxBytes`, and as `options` say: with
+   * `head`'s error as soon as the body's first bytes are refused by it, with deadline_exceeded
+   * (`bodyStalled`) once `idleMs` passes without a byte of it.
    */
-  readonly bytes: (maxBytes: number, head?: HeadCheck) => Effect.Effect<Uint8Array, ConnectError>
+  readonly bytes: (maxBytes: number, options?: ReadOptions) => Effect.Effect<Uint8Array, ConnectError>
+}
+
+/** How a whole body is read, beyond its size limit. @internal */
+export interface ReadOptions {
+  readonly head?: HeadCheck | undefined
+  readonly idleMs?: number | undefined
 }
 
 /**

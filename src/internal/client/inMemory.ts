@@ -42,7 +42,7 @@ const toServerRequest = (request: ClientRequest): ServerRequest => {
     search,
     headers: request.headers,
     body: bodyStream(request.body),
-    bytes: (maxBytes, head) => bytesOf(request.body, maxBytes, head)
+    bytes: (maxBytes, options) => bytesOf(request.body, maxBytes, options?.head)
   }
 }
 

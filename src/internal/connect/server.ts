@@ -91,7 +91,7 @@ const handleUnary = (
     if (type === undefined || type.stream) return unsupportedMediaType(false)
     json = type.json
     encodingName = request.headers[P.headerUnaryEncoding]
-    body = request.bytes(config.readMaxBytes)
+    body = request.bytes(config.readMaxBytes, { idleMs: config.readIdleTimeoutMs })
   }
   const checked = preamble(request, config, encodingName, !get)
   const ctx = new HandlerContextImpl(
@@ -150,7 +150,7 @@ const handleStream = (
   return respondStreaming({
     responses: checked instanceof ConnectError
       ? Effect.fail(checked)
-      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes),
+      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config),
     encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
     deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
     headers: () => {

@@ -111,7 +111,7 @@ const serve = (web: boolean) =>
   if (kind === "unary") {
     if (checked instanceof ConnectError) return trailersOnly(Cause.fail(checked), headers, trailers)
     const codec = methodCodec(impl.method, type.json)
-    const exchange = singleRequest(request, checked.compression, codec.input, config.readMaxBytes).pipe(
+    const exchange = singleRequest(request, checked.compression, codec.input, config).pipe(
       Effect.flatMap((message) => impl.unary!(message, ctx)),
       Effect.flatMap((message) => envelopeMessage(codec.output, message, responseCompression, config))
     )
@@ -123,7 +123,7 @@ const serve = (web: boolean) =>
   return respondStreaming({
     responses: checked instanceof ConnectError
       ? Effect.fail(checked)
-      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config.readMaxBytes),
+      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config),
     encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
     deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
     headers,

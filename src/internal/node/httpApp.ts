@@ -15,6 +15,7 @@ import { ConnectError } from "../connectError.js"
 import { collectBounded } from "../bytes.js"
 import type { ServerHandler, ServerRequest } from "../http.js"
 import { declaredTooLarge, plainHttp1, pulledBodyStream, splitUrl } from "../http.js"
+import { failWhenIdle } from "../idle.js"
 import { toServerRequest as fromIncomingMessage } from "./server.js"
 
 const readError = (cause: unknown) => new ConnectError({ code: "canceled", message: "failed to read the request body", cause })
@@ -27,9 +28,11 @@ const fromPlatformRequest = (request: HttpServerRequest.HttpServerRequest): Serv
     ...splitUrl(request.url),
     headers: request.headers,
     body,
-    bytes: (maxBytes, head) => {
+    bytes: (maxBytes, options) => {
       const refused = declaredTooLarge(request.headers, maxBytes)
-      return refused === undefined ? collectBounded(body, maxBytes, head) : Effect.fail(refused)
+      if (refused !== undefined) return Effect.fail(refused)
+      const idleMs = options?.idleMs
+      return collectBounded(idleMs === undefined ? body : failWhenIdle(body, idleMs, () => true), maxBytes, options?.head)
     }
   }
 }

@@ -15,7 +15,8 @@ import { ConnectError } from "../connectError.js"
 import type { PeerCertificate } from "../server/service.js"
 import type { Connection, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
-import { readChunks, readWhole } from "./stream.js"
+import { closeWhenStalled } from "./stalledBody.js"
+import { type BodyClock, readChunks, readWhole } from "./stream.js"
 
 /** A request as node:http or node:http2's compatibility API gives it. @internal */
 export type NodeRequest = Http.IncomingMessage | Http2.Http2ServerRequest
@@ -73,7 +74,7 @@ const connectionOf = (req: NodeRequest): Connection => {
 const plainHttp2: Connection = { httpVersion: "2", peerCertificate: () => undefined }
 
 /** @internal */
-export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/"): ServerRequest => {
+export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/", clock?: BodyClock): ServerRequest => {
   const headers = fromNodeHeaders(req.headers)
   return {
     connection: connectionOf(req),
@@ -82,10 +83,10 @@ export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/"):
     headers,
     // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
     get body() {
-      return readChunks(req, aborted)
+      return readChunks(req, aborted, clock)
     },
     // Past the limit, the rest of the body flows away unread.
-    bytes: (maxBytes, head) => readWhole(req, headers, maxBytes, aborted, head)
+    bytes: (maxBytes, options) => readWhole(req, headers, maxBytes, aborted, { ...options, clock })
   }
 }
 
@@ -171,18 +172,26 @@ export interface CallCount {
 
 /**
  * A request listener for node:http and node:http2 serving `handler`, forking one fiber per
- * request with `runFork`; a client that goes away interrupts its fiber.
+ * request with `runFork`; a client that goes away interrupts its fiber. A request body still
+ * open once its response is written must keep arriving (`readIdleTimeoutMs`, see stalledBody.ts).
  * @internal
  */
 export const nodeListener = (
   handler: ServerHandler,
   runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>,
-  calls: CallCount
+  calls: CallCount,
+  readIdleTimeoutMs: number | undefined
 ) =>
 (req: NodeRequest, res: NodeResponse): void => {
   const out = res as Http.ServerResponse
   calls.open++
-  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(res, response))))
+  const clock: BodyClock = { lastByteAt: Date.now() }
+  const exchange = Effect.scoped(Effect.flatMap(handler(toServerRequest(req, req.url, clock)), (response) => writeResponse(res, response)))
+  const fiber = runFork(
+    readIdleTimeoutMs === undefined
+      ? exchange
+      : Effect.zipRight(exchange, Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
+  )
   out.on("close", () => {
     if (!out.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
     if (--calls.open === 0) calls.onIdle?.()

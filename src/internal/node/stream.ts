@@ -15,7 +15,8 @@ import * as Stream from "effect/Stream"
 import { Readable } from "node:stream"
 import { ConnectError } from "../connectError.js"
 import { ByteAccumulator, headRefusal } from "../bytes.js"
-import { declaredTooLarge, type HeadCheck, tooLarge } from "../http.js"
+import { declaredTooLarge, type ReadOptions, tooLarge } from "../http.js"
+import { bodyStalled } from "../idle.js"
 
 /**
  * Listens to `readable` until one of the handlers settles the read: each gets `done`, which
@@ -50,10 +51,20 @@ const listen = (
 }
 
 /**
+ * When a body last delivered bytes (epoch milliseconds), kept by its readers, so that whoever
+ * holds the body afterwards can tell how long it has been silent.
+ * @internal
+ */
+export interface BodyClock {
+  lastByteAt: number
+}
+
+/**
  * The whole of `readable`, a body with `headers`, failing with resource_exhausted before a byte
  * is read when its declared length is past `maxBytes`, and as soon as it passes `maxBytes` when
- * it has none. On that failure the readable is left with no listener: the caller destroys it or
- * lets the rest be read and dropped.
+ * it has none; with `idleMs`, failing with deadline_exceeded (`bodyStalled`) when that long
+ * passes without a byte. On a failure the readable is left with no listener: the caller
+ * destroys it or lets the rest be read and dropped.
  * @internal
  */
 export const readWhole = (
@@ -61,7 +72,7 @@ export const readWhole = (
   headers: Headers.Headers,
   maxBytes: number,
   failed: (error: Error) => ConnectError,
-  head?: HeadCheck
+  options: ReadOptions & { readonly clock?: BodyClock | undefined } = {}
 ): Effect.Effect<Uint8Array, ConnectError> =>
   Effect.async<Uint8Array, ConnectError>((resume) => {
     const refused = declaredTooLarge(headers, maxBytes)
@@ -76,8 +87,21 @@ export const readWhole = (
     // The buffer grows no larger than a declared length.
     const declared = Number(headers["content-length"] ?? maxBytes)
     const bytes = new ByteAccumulator(Number.isFinite(declared) ? Math.min(declared, maxBytes) : maxBytes)
-    const stop = listen(readable, (done) => ({
+    // Refreshed by every chunk: it fires only after `idleMs` without one.
+    const { clock, idleMs } = options
+    const idle = idleMs === undefined ? undefined : setTimeout(() => settle(Effect.fail(bodyStalled(idleMs))), idleMs)
+    const stop = () => {
+      clearTimeout(idle)
+      unlisten()
+    }
+    const settle = (result: Effect.Effect<Uint8Array, ConnectError>) => {
+      stop()
+      resume(result)
+    }
+    const unlisten = listen(readable, () => ({
       data: (chunk) => {
+        idle?.refresh()
+        if (clock !== undefined) clock.lastByteAt = Date.now()
         const size = bytes.size + chunk.byteLength
         let refused: ConnectError | undefined
         if (size > maxBytes) {
@@ -85,20 +109,12 @@ export const readWhole = (
         } else {
           const before = bytes.size
           bytes.append(chunk)
-          refused = headRefusal(bytes, before, head)
+          refused = headRefusal(bytes, before, options.head)
         }
-        if (refused === undefined) return
-        done()
-        resume(Effect.fail(refused))
+        if (refused !== undefined) settle(Effect.fail(refused))
       },
-      end: () => {
-        done()
-        resume(Effect.succeed(bytes.take()))
-      },
-      error: (error) => {
-        done()
-        resume(Effect.fail(failed(error)))
-      }
+      end: () => settle(Effect.succeed(bytes.take())),
+      error: (error) => settle(Effect.fail(failed(error)))
     }))
     return Effect.sync(stop)
   })
@@ -123,7 +139,8 @@ const pullBytes = 64 * 1024
  */
 export const readChunks = (
   readable: Readable,
-  failed: (error: Error) => ConnectError
+  failed: (error: Error) => ConnectError,
+  clock?: BodyClock
 ): Stream.Stream<Uint8Array, ConnectError> =>
   Stream.suspend(() => {
     const received = new ByteAccumulator()
@@ -138,6 +155,7 @@ export const readChunks = (
     }
     const stop = listen(readable, () => ({
       data: (chunk) => {
+        if (clock !== undefined) clock.lastByteAt = Date.now()
         received.append(chunk)
         if (received.size >= pullBytes) {
           readable.pause()

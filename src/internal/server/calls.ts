@@ -3,6 +3,7 @@
  * messages as a Stream, and a streamed response that starts with the handler's first message.
  * @internal
  */
+import type { DescMethod } from "@bufbuild/protobuf"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -15,9 +16,11 @@ import { ConnectError } from "../connectError.js"
 import { type Deadline, deadlineAfter, effectWithin, pullWithin } from "../deadline.js"
 import { decodeEnvelopes, decodeSingleEnvelope, type Envelope, envelopeHead, flagEndStream } from "../envelope.js"
 import type { PulledBody, ServerRequest, ServerResponse } from "../http.js"
+import { failWhenIdle } from "../idle.js"
 import { envelopePayload, parseMessage } from "../messages.js"
 import type { Serialization } from "../serialization.js"
 import { errorOfCause } from "./failure.js"
+import type { ServerConfig } from "./protocol.js"
 import type { HandlerContext, MethodImplementation } from "./service.js"
 
 /** @internal */
@@ -101,33 +104,44 @@ export const requestPayload = (envelope: Envelope, compression: Compression | un
     ? Effect.fail(new ConnectError({ code: "invalid_argument", message: "protocol error: unexpected end of stream message from client" }))
     : envelopePayload(envelope, compression, readMaxBytes)
 
-/** The request's messages, as they arrive. @internal */
+/**
+ * The request's messages, as they arrive. A body that stalls fails them (`readIdleTimeoutMs`):
+ * anywhere in it when it is one message (unary, server streaming) or declares its length (the
+ * client has it all at hand), and otherwise only in the middle of a message, since a client or
+ * bidi stream may wait as long as it likes between messages.
+ * @internal
+ */
 export const requestStream = <A>(
   request: ServerRequest,
+  kind: DescMethod["methodKind"],
   compression: Compression | undefined,
   serialization: Serialization<A>,
-  readMaxBytes: number
-): Stream.Stream<A, ConnectError> =>
-  request.body.pipe(
-    decodeEnvelopes(readMaxBytes),
+  config: ServerConfig
+): Stream.Stream<A, ConnectError> => {
+  const { readMaxBytes, readIdleTimeoutMs: idleMs } = config
+  const whole = kind === "unary" || kind === "server_streaming" || request.headers["content-length"] !== undefined
+  const body = idleMs !== undefined && whole ? failWhenIdle(request.body, idleMs, () => true) : request.body
+  return body.pipe(
+    decodeEnvelopes(readMaxBytes, whole ? undefined : idleMs),
     Stream.mapEffect((envelope) =>
       Effect.flatMap(requestPayload(envelope, compression, readMaxBytes), (bytes) => parseMessage(serialization, bytes))
     )
   )
+}
 
 /** The one message of a request that has one, read whole: no Stream machinery. @internal */
 export const singleRequest = <A>(
   request: ServerRequest,
   compression: Compression | undefined,
   serialization: Serialization<A>,
-  readMaxBytes: number
+  config: ServerConfig
 ): Effect.Effect<A, ConnectError> =>
-  request.bytes(readMaxBytes + 5, envelopeHead(readMaxBytes)).pipe(
+  request.bytes(config.readMaxBytes + 5, { head: envelopeHead(config.readMaxBytes), idleMs: config.readIdleTimeoutMs }).pipe(
     Effect.flatMap((bytes) => {
-      const envelope = decodeSingleEnvelope(bytes, readMaxBytes)
+      const envelope = decodeSingleEnvelope(bytes, config.readMaxBytes)
       return envelope instanceof ConnectError ? Effect.fail(envelope) : Effect.succeed(envelope)
     }),
-    Effect.flatMap((envelope) => requestPayload(envelope, compression, readMaxBytes)),
+    Effect.flatMap((envelope) => requestPayload(envelope, compression, config.readMaxBytes)),
     Effect.flatMap((bytes) => parseMessage(serialization, bytes))
   )
 
@@ -143,10 +157,10 @@ export const handlerResponses = (
   request: ServerRequest,
   compression: Compression | undefined,
   serialization: Serialization<unknown>,
-  readMaxBytes: number
+  config: ServerConfig
 ): Effect.Effect<Stream.Stream<unknown, unknown>, unknown> => {
   const single = impl.serverStreaming
   return single !== undefined
-    ? Effect.map(singleRequest(request, compression, serialization, readMaxBytes), (message) => single(message, ctx))
-    : Effect.succeed(impl.streaming(requestStream(request, compression, serialization, readMaxBytes), ctx))
+    ? Effect.map(singleRequest(request, compression, serialization, config), (message) => single(message, ctx))
+    : Effect.succeed(impl.streaming(requestStream(request, impl.method.methodKind, compression, serialization, config), ctx))
 }

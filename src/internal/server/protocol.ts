@@ -11,12 +11,14 @@ import type { ConnectError } from "../connectError.js"
 import type { MethodImplementation } from "./service.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
 
-/** How the server treats messages, whatever protocol carries them. @internal */
+/** How the server treats messages and calls, whatever protocol carries them. @internal */
 export interface ServerConfig {
   readonly readMaxBytes: number
   readonly writeMaxBytes: number
   readonly compressMinBytes: number
   readonly acceptCompression: ReadonlyArray<Compression>
+  /** How long a request body may stop arriving (see `requestStream`); none when undefined. */
+  readonly readIdleTimeoutMs?: number | undefined
 }
 
 /** @internal */
