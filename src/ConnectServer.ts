@@ -95,6 +95,14 @@ export interface CallLimits {
    * @since 0.2.0
    */
   readonly readIdleTimeoutMs?: number
+  /**
+   * The longest a handler may run (default none): when the client sent no timeout, or a longer
+   * one, the handler sees this as its deadline and the call ends with `deadline_exceeded` when
+   * it passes, as with a client's timeout.
+   *
+   * @since 0.2.0
+   */
+  readonly handlerTimeoutMs?: number
 }
 
 /**
@@ -270,7 +278,8 @@ const configOf = (options: ProtocolOptions & CallLimits): ServerConfig => ({
   writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
   compressMinBytes: options.compressMinBytes ?? 1024,
   acceptCompression: options.acceptCompression ?? NodeCompression.defaults,
-  readIdleTimeoutMs: timeoutOf(options.readIdleTimeoutMs, 30_000)
+  readIdleTimeoutMs: timeoutOf(options.readIdleTimeoutMs, 30_000),
+  handlerTimeoutMs: timeoutOf(options.handlerTimeoutMs, undefined)
 })
 
 const makeHandler = <Services extends ReadonlyArray<DescService>, I extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>>, G>(

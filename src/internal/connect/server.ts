@@ -17,7 +17,7 @@ import { encodeEnvelope, flagEndStream } from "../envelope.js"
 import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
 import { bodyPayload, envelopeChunk, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import { handlerDeadline, handlerResponses, respondStreaming } from "../server/calls.js"
+import { callDeadline, handlerResponses, respondStreaming } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -94,12 +94,8 @@ const handleUnary = (
     body = request.bytes(config.readMaxBytes, { idleMs: config.readIdleTimeoutMs })
   }
   const checked = preamble(request, config, encodingName, !get)
-  const ctx = new HandlerContextImpl(
-    impl.method,
-    request.headers,
-    checked instanceof ConnectError ? undefined : checked.timeoutMs,
-    request.connection
-  )
+  const deadline = checked instanceof ConnectError ? undefined : callDeadline(checked.timeoutMs, config)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection)
   if (checked instanceof ConnectError) return Effect.succeed(unaryErrorResponse(checked, ctx))
   const codec = methodCodec(impl.method, json)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerUnaryAcceptEncoding])
@@ -120,7 +116,7 @@ const handleUnary = (
       return Effect.map(compression.compress(bytes), (compressed) => ({ status: 200, headers, body: compressed }))
     })
   )
-  return Effect.catchAllCause(effectWithin(exchange, handlerDeadline(checked.timeoutMs)), (cause) =>
+  return Effect.catchAllCause(effectWithin(exchange, deadline), (cause) =>
     Cause.isInterruptedOnly(cause)
       ? Effect.failCause(cause) as never
       : Effect.map(errorOfCause(cause), (error) => unaryErrorResponse(error, ctx)))
@@ -134,12 +130,8 @@ const handleStream = (
   const type = P.parseContentType(request.headers[P.headerContentType])
   if (type === undefined || !type.stream) return unsupportedMediaType(true)
   const checked = preamble(request, config, request.headers[P.headerStreamEncoding], true)
-  const ctx = new HandlerContextImpl(
-    impl.method,
-    request.headers,
-    checked instanceof ConnectError ? undefined : checked.timeoutMs,
-    request.connection
-  )
+  const deadline = checked instanceof ConnectError ? undefined : callDeadline(checked.timeoutMs, config)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection)
   const codec = methodCodec(impl.method, type.json)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerStreamAcceptEncoding])
   const endStream = (error: ConnectError | undefined) => {
@@ -152,7 +144,7 @@ const handleStream = (
       ? Effect.fail(checked)
       : handlerResponses(impl, ctx, request, checked.compression, codec.input, config),
     encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
-    deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
+    deadline,
     headers: () => {
       const headers: Record<string, string> = {}
       ctx.writeHeaders(headers)

@@ -15,7 +15,7 @@ import { encodeEnvelope } from "../envelope.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
 import { envelopeChunk, envelopeMessage } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import { handlerDeadline, handlerResponses, respondStreaming, singleRequest } from "../server/calls.js"
+import { callDeadline, handlerResponses, respondStreaming, singleRequest } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -87,12 +87,8 @@ const serve = (web: boolean) =>
   const type = P.parseContentType(request.headers[P.headerContentType])
   if (type === undefined || type.web !== web) return Effect.succeed(plain(415, {}))
   const checked = preamble(request, config)
-  const ctx = new HandlerContextImpl(
-    impl.method,
-    request.headers,
-    checked instanceof ConnectError ? undefined : checked.timeoutMs,
-    request.connection
-  )
+  const deadline = checked instanceof ConnectError ? undefined : callDeadline(checked.timeoutMs, config)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerAcceptEncoding])
   const headers = () => {
     const out: Record<string, string> = {}
@@ -115,7 +111,7 @@ const serve = (web: boolean) =>
       Effect.flatMap((message) => impl.unary!(message, ctx)),
       Effect.flatMap((message) => envelopeMessage(codec.output, message, responseCompression, config))
     )
-    return respondUnary(web, effectWithin(exchange, handlerDeadline(checked.timeoutMs)), headers, trailers)
+    return respondUnary(web, effectWithin(exchange, deadline), headers, trailers)
   }
   // A streaming call keeps its headers apart even when it fails at once: grpc-go's client reads
   // every field of a trailers-only response as a trailer, and the handler's headers would be lost.
@@ -125,7 +121,7 @@ const serve = (web: boolean) =>
       ? Effect.fail(checked)
       : handlerResponses(impl, ctx, request, checked.compression, codec.input, config),
     encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
-    deadline: checked instanceof ConnectError ? undefined : handlerDeadline(checked.timeoutMs),
+    deadline,
     headers,
     // gRPC sends the status in HTTP trailers, gRPC-Web in an envelope after the messages.
     end: (error) => web ? encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))) : undefined,

@@ -23,9 +23,18 @@ import { errorOfCause } from "./failure.js"
 import type { ServerConfig } from "./protocol.js"
 import type { HandlerContext, MethodImplementation } from "./service.js"
 
-/** @internal */
-export const handlerDeadline = (timeoutMs: number | undefined): Deadline | undefined =>
-  timeoutMs === undefined ? undefined : deadlineAfter(timeoutMs, "the handler exceeded the client's timeout of")
+/**
+ * A call's deadline: the client's timeout, or the server's `handlerTimeoutMs` when the client
+ * sent none or a longer one. The handler sees it as its deadline either way.
+ * @internal
+ */
+export const callDeadline = (clientTimeoutMs: number | undefined, config: ServerConfig): Deadline | undefined => {
+  const serverMs = config.handlerTimeoutMs
+  if (serverMs !== undefined && (clientTimeoutMs === undefined || serverMs < clientTimeoutMs)) {
+    return deadlineAfter(serverMs, "the handler exceeded the server's handlerTimeoutMs of")
+  }
+  return clientTimeoutMs === undefined ? undefined : deadlineAfter(clientTimeoutMs, "the handler exceeded the client's timeout of")
+}
 
 /** A streamed call's response, as `respondStreaming` builds it. @internal */
 export interface StreamedCall {

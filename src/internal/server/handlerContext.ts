@@ -6,6 +6,7 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
 import * as Option from "effect/Option"
 import type { HandlerContext, PeerCertificate } from "./service.js"
+import type { Deadline } from "../deadline.js"
 import type { Connection } from "../http.js"
 
 /** @internal */
@@ -17,10 +18,10 @@ export class HandlerContextImpl implements HandlerContext {
   constructor(
     readonly method: DescMethod,
     readonly requestHeaders: Headers.Headers,
-    timeoutMs: number | undefined,
+    deadline: Deadline | undefined,
     private readonly connection: Connection
   ) {
-    this.deadline = timeoutMs === undefined ? Option.none() : Option.some(Date.now() + timeoutMs)
+    this.deadline = deadline === undefined ? Option.none() : Option.some(deadline.at)
   }
 
   get httpVersion(): "1.1" | "2" {

@@ -19,6 +19,8 @@ export interface ServerConfig {
   readonly acceptCompression: ReadonlyArray<Compression>
   /** How long a request body may stop arriving (see `requestStream`); none when undefined. */
   readonly readIdleTimeoutMs?: number | undefined
+  /** The longest a handler may run, whatever the client's timeout (see `callDeadline`); none when undefined. */
+  readonly handlerTimeoutMs?: number | undefined
 }
 
 /** @internal */
