@@ -103,6 +103,15 @@ export interface CallLimits {
    * @since 0.2.0
    */
   readonly handlerTimeoutMs?: number
+  /**
+   * How many calls are served at once (default 10,000), over every connection. One more is
+   * refused from its headers, before a byte of its body is read, with `resource_exhausted`
+   * (Connect: HTTP 429; gRPC: status 8): a sign to back off, which clients do not retry at once
+   * by default. `Infinity` turns it off.
+   *
+   * @since 0.2.0
+   */
+  readonly maxConcurrentCalls?: number
 }
 
 /**
@@ -153,6 +162,15 @@ export interface ServeOptions<
    * @since 0.2.0
    */
   readonly tls?: TlsOptions
+  /**
+   * How many connections (HTTP/1.1 connections and HTTP/2 sessions) may be open at once
+   * (default 10,000). One more is closed as soon as it is accepted, before a byte of it is read,
+   * as Node's `server.maxConnections` does; its client sees the connection reset. `Infinity`
+   * turns it off.
+   *
+   * @since 0.2.0
+   */
+  readonly maxConnections?: number
   /**
    * How many calls one HTTP/2 connection may carry at once (default 100, SETTINGS_MAX_CONCURRENT_STREAMS).
    *
@@ -273,6 +291,12 @@ const timeoutOf = (value: number | undefined, fallback: number | undefined): num
   return ms === undefined || ms <= 0 || ms > maxTimerMs ? undefined : ms
 }
 
+/** A count limit, undefined when turned off (`Infinity`). */
+const limitOf = (value: number | undefined, fallback: number): number | undefined => {
+  const limit = value ?? fallback
+  return Number.isFinite(limit) ? limit : undefined
+}
+
 const configOf = (options: ProtocolOptions & CallLimits): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
   writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
@@ -293,7 +317,8 @@ const makeHandler = <Services extends ReadonlyArray<DescService>, I extends Read
       protocols: protocolsOf(options.protocols, canSendTrailers),
       config,
       interceptors: options.interceptors,
-      requestGate: options.requestGate
+      requestGate: options.requestGate,
+      maxConcurrentCalls: limitOf(options.maxConcurrentCalls, 10_000)
     }),
     (router) => options.cors === undefined ? router : withCors(router, options.cors)
   )
@@ -355,6 +380,7 @@ export const layer = <
         tls: options.tls === undefined ? undefined : tlsOptions(options.tls),
         idleTimeoutMs: options.keepAliveTimeoutMs ?? 65_000,
         headersTimeoutMs: options.headersTimeoutMs ?? 60_000,
+        maxConnections: limitOf(options.maxConnections, 10_000),
         maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
         maxHeaderListSize: options.maxHeaderBytes ?? 16 * 1024,
         shutdownGraceMs: options.shutdownGraceMs ?? 5000

@@ -8,10 +8,16 @@ import { ConnectClient, type ConnectError, ConnectService } from "connect-effect
 import { ConnectServer, NodeTransport } from "connect-effect/node"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Net from "node:net"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { parseResponse } from "./support/chunkedWire.js"
+import { rawConnection } from "./support/peers.js"
+import { jsonOf } from "./support/rawHttp.js"
 
 /**
  * TestService whose Echo waits `delayMs` and then tells what deadline it had (`none`, or how
@@ -38,6 +44,13 @@ const serve = (options: Options) =>
   )
 
 const protocols = ["connect", "grpc", "grpc-web"] as const
+
+/** A raw connection to `port`, once connected. */
+const connected = (port: number) =>
+  Effect.async<Net.Socket>((resume) => {
+    const socket = Net.connect(port, "127.0.0.1", () => resume(Effect.succeed(socket)))
+    socket.on("error", () => {})
+  })
 
 /** Our client of TestService over HTTP/2 in `protocol`. */
 const clientOf = (url: string, protocol: (typeof protocols)[number]) =>
@@ -81,5 +94,79 @@ describe("handlerTimeoutMs", () => {
       expect(left).toBeLessThanOrEqual(2000)
       const unlimited = yield* clientOf((yield* serve({})).url, "connect")
       expect((yield* unlimited.echo({ delayMs: 0 })).text).toBe("none")
+    }))
+})
+
+/** Calls that hold their place on the server until the Scope closes (Echo waiting 30 s). */
+const holdCalls = (url: string, count: number) =>
+  Effect.gen(function*() {
+    const client = yield* clientOf(url, "connect")
+    for (let i = 0; i < count; i++) yield* Effect.forkScoped(client.echo({ delayMs: 30_000 }))
+  })
+
+/** Waits until the server serves `calls` calls. */
+const serving = (server: ConnectServer.ConnectServer["Type"], calls: number) =>
+  server.activity.pipe(
+    Effect.repeat({ until: (activity) => activity.callsInFlight >= calls, schedule: Schedule.spaced("20 millis") }),
+    Effect.timeout("10 seconds")
+  )
+
+describe("maxConcurrentCalls", () => {
+  it.scopedLive.each(protocols)("%s: a call past the limit is resource_exhausted, unary or streaming", (protocol) =>
+    Effect.gen(function*() {
+      const server = yield* serve({ maxConcurrentCalls: 2 })
+      yield* holdCalls(server.url, 2)
+      yield* serving(server, 2)
+      const client = yield* clientOf(server.url, protocol)
+      const error = yield* Effect.flip(client.echo({ text: "one too many" }))
+      expect(error.code).toBe("resource_exhausted")
+      expect(error.message).toContain("maxConcurrentCalls")
+      const stream = yield* Effect.flip(Stream.runDrain(client.serverStream({ count: 1 })))
+      expect(stream.code).toBe("resource_exhausted")
+    }))
+
+  it.scopedLive("the refusal comes before the body is read: a call whose body never arrives is answered at once", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ maxConcurrentCalls: 2 })
+      yield* holdCalls(server.url, 2)
+      yield* serving(server, 2)
+      const fate = yield* rawConnection(
+        server.port,
+        `POST /${TestService.typeName}/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/proto\r\nContent-Length: 100\r\n` +
+          "Connection: close\r\n\r\n",
+        10_000
+      )
+      const response = parseResponse(fate.received)
+      expect([response.status, jsonOf(response.body).code]).toEqual([429, "resource_exhausted"])
+      // Far sooner than readIdleTimeoutMs (30 s), which would answer a call that waited for its body.
+      expect(fate.answeredAfter).toBeLessThan(10_000)
+    }))
+
+  it.scopedLive("once calls in flight end, new calls are served again", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ maxConcurrentCalls: 1 })
+      const client = yield* clientOf(server.url, "connect")
+      const first = yield* Effect.fork(client.echo({ delayMs: 300 }))
+      yield* serving(server, 1)
+      expect((yield* Effect.flip(client.echo({}))).code).toBe("resource_exhausted")
+      yield* Fiber.join(first)
+      expect((yield* client.echo({})).text).toBe("none")
+    }))
+})
+
+describe("maxConnections", () => {
+  it.scopedLive("a connection past the limit is closed at once, before a byte is read; one freed is taken again", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ maxConnections: 2 })
+      const held = yield* Effect.forEach([1, 2], () => Effect.acquireRelease(connected(server.port), (s) => Effect.sync(() => s.destroy())))
+      const refused = yield* rawConnection(server.port, "", 5000)
+      expect(refused.closedAfter).toBeDefined()
+      expect(refused.received.byteLength).toBe(0)
+      held[0]!.destroy()
+      yield* server.activity.pipe(
+        Effect.repeat({ until: (a) => a.http1Connections + a.http2Sessions < 2, schedule: Schedule.spaced("20 millis") })
+      )
+      const client = yield* clientOf(server.url, "connect")
+      expect((yield* client.echo({}).pipe(Effect.retry({ times: 20, schedule: Schedule.spaced("50 millis") }))).text).toBe("none")
     }))
 })

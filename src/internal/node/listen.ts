@@ -25,6 +25,8 @@ export interface ListenOptions {
   readonly idleTimeoutMs: number
   /** How long an HTTP/1.1 client may take to send a request's headers. */
   readonly headersTimeoutMs: number
+  /** How many connections may be open at once; past it, one is closed as soon as it is accepted. */
+  readonly maxConnections: number | undefined
   readonly maxConcurrentStreams: number
   readonly maxHeaderListSize: number
   readonly shutdownGraceMs: number
@@ -152,6 +154,9 @@ export const listen = (
         { ...options.tls, noDelay: true, ALPNProtocols: ["h2", "http/1.1"] },
         (socket) => route(socket, socket.alpnProtocol === "h2")
       )
+    // Node closes a connection past the limit at once, before reading a byte of it (Go's
+    // netutil.LimitListener would leave it queued in the kernel's backlog instead).
+    if (options.maxConnections !== undefined) acceptor.maxConnections = options.maxConnections
     // A failed TLS handshake is the client's problem, not the server's.
     acceptor.on("tlsClientError", (_error: Error, socket: Net.Socket) => socket.destroy())
 

@@ -22,6 +22,8 @@ export interface HandlerSetup {
   readonly config: ServerConfig
   readonly interceptors?: ReadonlyArray<ServerInterceptor<any>> | undefined
   readonly requestGate?: RequestGate<any> | undefined
+  /** How many calls may be served at once; the rest are refused before their body is read. */
+  readonly maxConcurrentCalls?: number | undefined
 }
 
 /** @internal */
@@ -40,6 +42,7 @@ export const makeServerHandler = (setup: HandlerSetup): Effect.Effect<ServerHand
       services,
       setup.protocols,
       setup.config,
-      gate === undefined ? undefined : (request) => Effect.provide(gate(request), context) as Effect.Effect<void, ConnectError>
+      gate === undefined ? undefined : (request) => Effect.provide(gate(request), context) as Effect.Effect<void, ConnectError>,
+      setup.maxConcurrentCalls
     )
   })

@@ -1,34 +1,68 @@
 /**
  * Routes `/package.Service/Method` to its implementation, then to the first protocol that
  * accepts the request (the first of all when none does: it answers in its own terms why not).
- * The request gate, if any, runs in between: headers known, body untouched.
+ * The concurrency limit and the request gate, if any, run in between: headers known, body
+ * untouched.
  * @internal
  */
 import type { DescService } from "@bufbuild/protobuf"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { ConnectError } from "../connectError.js"
 import type { RequestGate } from "../interceptor/server.js"
 import { errorOfCause } from "./failure.js"
 import type { MethodImplementation, Registered } from "./service.js"
-import type { ServerHandler } from "../http.js"
+import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import type { ServerConfig, ServerProtocol } from "./protocol.js"
+
+/**
+ * Counts the calls being served, from routing until their response is written (the call's
+ * Scope), and refuses one past `max` with resource_exhausted before its body is read.
+ */
+const admission = (max: number) => {
+  let inFlight = 0
+  const overloaded = new ConnectError({
+    code: "resource_exhausted",
+    message: `the server is serving its maximum of ${max} calls at once (maxConcurrentCalls): retry later`
+  })
+  const leave = Effect.sync(() => {
+    inFlight--
+  })
+  const enter = Effect.acquireRelease(Effect.sync(() => {
+    inFlight++
+  }), () => leave)
+  return (
+    request: ServerRequest,
+    impl: MethodImplementation,
+    protocol: ServerProtocol,
+    serve: () => Effect.Effect<ServerResponse, never, Scope.Scope>
+  ): Effect.Effect<ServerResponse, never, Scope.Scope> =>
+    inFlight >= max ? Effect.succeed(protocol.reject(request, impl.method, overloaded)) : Effect.zipRight(enter, serve())
+}
 
 /** @internal */
 export const makeRouter = (
   services: ReadonlyArray<Registered<DescService>>,
   protocols: readonly [ServerProtocol, ...Array<ServerProtocol>],
   config: ServerConfig,
-  gate?: RequestGate
+  gate?: RequestGate,
+  maxConcurrentCalls?: number
 ): ServerHandler => {
   const routes = new Map<string, MethodImplementation>()
   for (const { service, methods } of services) {
     for (const impl of methods) routes.set(`/${service.typeName}/${impl.method.name}`, impl)
   }
   const [fallback] = protocols
-  return (request) => {
+  const admit = maxConcurrentCalls === undefined ? undefined : admission(maxConcurrentCalls)
+  const route: ServerHandler = (request) => {
     const protocol = protocols.find((p) => p.accepts(request)) ?? fallback
     const impl = routes.get(request.path)
     if (impl === undefined) return Effect.succeed(protocol.notFound(request))
+    if (admit === undefined) return gated(request, impl, protocol)
+    return admit(request, impl, protocol, () => gated(request, impl, protocol))
+  }
+  const gated = (request: ServerRequest, impl: MethodImplementation, protocol: ServerProtocol) => {
     if (gate === undefined) return protocol.serve(impl, request, config)
     return Effect.matchCauseEffect(
       gate({ method: impl.method, headers: request.headers, httpVersion: request.connection.httpVersion }),
@@ -41,4 +75,5 @@ export const makeRouter = (
       }
     )
   }
+  return route
 }
