@@ -178,6 +178,16 @@ export interface ServeOptions<
    */
   readonly maxConcurrentStreams?: number
   /**
+   * How many calls an HTTP/2 client may reset (RST_STREAM) before their response ends, in a
+   * window of time (default 500 in 10 seconds): past it, its connection is closed with GOAWAY
+   * ENHANCE_YOUR_CALM. A defence against rapid reset (CVE-2023-44487), where a client opens and
+   * cancels streams in a loop so that the server starts work it throws away. `resets: Infinity`
+   * turns it off.
+   *
+   * @since 0.2.0
+   */
+  readonly http2ResetLimit?: { readonly resets: number; readonly windowMs: number }
+  /**
    * How long an HTTP/1.1 client may take to send a request's headers before its connection is
    * closed (default 60 seconds, Node's): a client trickling headers (slowloris) holds nothing longer.
    *
@@ -297,6 +307,11 @@ const limitOf = (value: number | undefined, fallback: number): number | undefine
   return Number.isFinite(limit) ? limit : undefined
 }
 
+const resetLimitOf = (limit: ServeOptions<[]>["http2ResetLimit"]) => {
+  const { resets, windowMs } = limit ?? { resets: 500, windowMs: 10_000 }
+  return Number.isFinite(resets) ? { resets, windowMs } : undefined
+}
+
 const configOf = (options: ProtocolOptions & CallLimits): ServerConfig => ({
   readMaxBytes: options.readMaxBytes ?? 4 * 1024 * 1024,
   writeMaxBytes: options.writeMaxBytes ?? 4 * 1024 * 1024,
@@ -373,7 +388,7 @@ export const layer = <
       const config = configOf(options)
       const handler = yield* makeHandler(options, config, true)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-      const calls: CallCount = { open: 0, onIdle: undefined }
+      const calls: CallCount = { open: 0, onIdle: undefined, onReset: undefined }
       const listening = yield* listen(nodeListener(handler, runFork, calls, config.readIdleTimeoutMs), calls, {
         port: options.port ?? 0,
         host: options.host ?? "127.0.0.1",
@@ -382,6 +397,7 @@ export const layer = <
         headersTimeoutMs: options.headersTimeoutMs ?? 60_000,
         maxConnections: limitOf(options.maxConnections, 10_000),
         maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
+        resetLimit: resetLimitOf(options.http2ResetLimit),
         maxHeaderListSize: options.maxHeaderBytes ?? 16 * 1024,
         shutdownGraceMs: options.shutdownGraceMs ?? 5000
       }).pipe(Effect.mapError((cause) => new ServeError({ cause })))

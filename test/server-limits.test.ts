@@ -13,10 +13,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { parseResponse } from "./support/chunkedWire.js"
-import { rawConnection } from "./support/peers.js"
+import { rawConnection, rawSession, streamFate } from "./support/peers.js"
 import { jsonOf } from "./support/rawHttp.js"
 
 /**
@@ -168,5 +169,50 @@ describe("maxConnections", () => {
       )
       const client = yield* clientOf(server.url, "connect")
       expect((yield* client.echo({}).pipe(Effect.retry({ times: 20, schedule: Schedule.spaced("50 millis") }))).text).toBe("none")
+    }))
+})
+
+describe("http2ResetLimit", () => {
+  const echoHeaders = { ":method": "POST", ":path": `/${TestService.typeName}/Echo`, "content-type": "application/json" }
+
+  /** Opens streams and resets them at once, in batches, until the session ends or `max` were sent. */
+  const rapidReset = (session: Http2.ClientHttp2Session, max: number) =>
+    Effect.async<{ readonly sent: number; readonly goaway: number | undefined }>((resume) => {
+      let sent = 0
+      let goaway: number | undefined
+      session.once("goaway", (code) => goaway = code)
+      const loop = () => {
+        for (let i = 0; i < 100 && sent < max && !session.closed && !session.destroyed; i++, sent++) {
+          const stream = session.request(echoHeaders, { endStream: false })
+          stream.on("error", () => {})
+          stream.close(Http2.constants.NGHTTP2_CANCEL)
+        }
+        if (sent < max && !session.closed && !session.destroyed) setImmediate(loop)
+      }
+      session.once("close", () => resume(Effect.succeed({ sent, goaway })))
+      loop()
+    })
+
+  it.scopedLive("a client that opens and resets streams in a loop gets GOAWAY ENHANCE_YOUR_CALM; others are served", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({})
+      const attacker = yield* rawSession(server.url)
+      const { goaway, sent } = yield* rapidReset(attacker, 20_000).pipe(Effect.timeout("20 seconds"))
+      // nghttp2's own limit (about 1,000 resets) would say INTERNAL_ERROR.
+      expect(goaway).toBe(Http2.constants.NGHTTP2_ENHANCE_YOUR_CALM)
+      expect(sent).toBeLessThan(20_000)
+      const client = yield* clientOf(server.url, "grpc")
+      expect((yield* client.echo({})).text).toBe("none")
+    }))
+
+  it.scopedLive("a client that cancels fewer calls than the limit keeps its connection", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ http2ResetLimit: { resets: 100, windowMs: 60_000 } })
+      const session = yield* rawSession(server.url)
+      yield* rapidReset(session, 50).pipe(Effect.timeoutTo({ duration: "500 millis", onSuccess: () => false, onTimeout: () => true }))
+      const stream = session.request(echoHeaders)
+      stream.end(JSON.stringify({}))
+      expect(jsonOf((yield* streamFate(stream, 10_000)).body).text).toBe("none")
+      expect(session.destroyed).toBe(false)
     }))
 })

@@ -14,6 +14,7 @@ import * as Http2 from "node:http2"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { onClientError } from "./clientError.js"
+import { type ResetLimit, resetCounter } from "./resetLimit.js"
 import type { CallCount, NodeRequest, NodeResponse } from "./server.js"
 
 /** @internal */
@@ -28,6 +29,8 @@ export interface ListenOptions {
   /** How many connections may be open at once; past it, one is closed as soon as it is accepted. */
   readonly maxConnections: number | undefined
   readonly maxConcurrentStreams: number
+  /** How many calls an HTTP/2 client may reset before it is told to calm down and disconnected. */
+  readonly resetLimit: ResetLimit | undefined
   readonly maxHeaderListSize: number
   readonly shutdownGraceMs: number
 }
@@ -128,6 +131,7 @@ export const listen = (
       maxHeaderListPairs: 256
     }, track)
     const sessions = new Set<Http2.ServerHttp2Session>()
+    if (options.resetLimit !== undefined) calls.onReset = resetCounter(options.resetLimit)
     http2.on("session", (session) => {
       sessions.add(session)
       session.once("close", () => sessions.delete(session))

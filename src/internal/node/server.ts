@@ -10,6 +10,7 @@ import type * as Fiber from "effect/Fiber"
 import type * as Option from "effect/Option"
 import type * as Http from "node:http"
 import type * as Http2 from "node:http2"
+import { constants as Http2Constants } from "node:http2"
 import type { TLSSocket } from "node:tls"
 import { ConnectError } from "../connectError.js"
 import type { PeerCertificate } from "../server/service.js"
@@ -168,6 +169,8 @@ export interface CallCount {
   open: number
   /** Called when `open` drops to 0. */
   onIdle: (() => void) | undefined
+  /** Called when an HTTP/2 client resets a call's stream before its response ended. */
+  onReset: ((session: Http2.Http2Session) => void) | undefined
 }
 
 /**
@@ -192,8 +195,14 @@ export const nodeListener = (
       ? exchange
       : Effect.zipRight(exchange, Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
   )
+  // Read now: a stream no longer knows its session once it has closed.
+  const session = isHttp2(req) ? req.stream.session : undefined
   out.on("close", () => {
     if (!out.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+    // Reset: cancelled by the client, or given up on by the server (a client that stopped reading).
+    if (session !== undefined && (req as Http2.Http2ServerRequest).stream.rstCode !== Http2Constants.NGHTTP2_NO_ERROR) {
+      calls.onReset?.(session)
+    }
     if (--calls.open === 0) calls.onIdle?.()
   })
 }
