@@ -216,3 +216,34 @@ describe("http2ResetLimit", () => {
       expect(session.destroyed).toBe(false)
     }))
 })
+
+describe("keepAliveTimeoutMs", () => {
+  it.scopedLive("an idle HTTP/1.1 connection is closed after it", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ keepAliveTimeoutMs: 300 })
+      const body = JSON.stringify({})
+      const fate = yield* rawConnection(
+        server.port,
+        `POST /${TestService.typeName}/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        10_000
+      )
+      expect(parseResponse(fate.received).status).toBe(200)
+      expect(fate.closedAfter).toBeDefined()
+      expect(fate.closedAfter! - fate.answeredAfter!).toBeGreaterThanOrEqual(250)
+    }))
+
+  it.scopedLive("an idle HTTP/2 session is closed after it", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ keepAliveTimeoutMs: 300 })
+      const session = yield* rawSession(server.url)
+      const stream = session.request({ ":method": "POST", ":path": `/${TestService.typeName}/Echo`, "content-type": "application/json" })
+      stream.end(JSON.stringify({}))
+      expect(jsonOf((yield* streamFate(stream, 10_000)).body).text).toBe("none")
+      const start = Date.now()
+      yield* Effect.async<void>((resume) => {
+        if (session.closed || session.destroyed) return resume(Effect.void)
+        session.once("close", () => resume(Effect.void))
+      }).pipe(Effect.timeout("10 seconds"))
+      expect(Date.now() - start).toBeGreaterThanOrEqual(200)
+    }))
+})
