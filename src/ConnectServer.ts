@@ -9,7 +9,9 @@ import type { DescService } from "@bufbuild/protobuf"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { Buffer } from "node:buffer"
@@ -22,7 +24,7 @@ import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
 import type { ServerHandler } from "./internal/http.js"
 import { reasonOf } from "./internal/networkError.js"
 import { listen } from "./internal/node/listen.js"
-import { type CallCount, nodeListener } from "./internal/node/server.js"
+import { type CallCount, endRunning, nodeListener } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
 import { withCors } from "./internal/server/cors.js"
 import type { ServerConfig, ServerProtocol } from "./internal/server/protocol.js"
@@ -148,7 +150,13 @@ export interface ServeOptions<
   readonly port?: number
   /** The address to listen on (default 127.0.0.1). */
   readonly host?: string
-  /** How long shutdown waits for calls in flight before closing their connections (default 5 seconds). */
+  /**
+   * How long calls in flight may go on once shutdown begins (default 5 seconds). Handlers learn
+   * of the shutdown from `HandlerContext.shuttingDown`; the calls still running when the grace
+   * is over end with `unavailable` (a stream in its protocol's terms, a call not yet answered
+   * with a 503), their handlers are interrupted, and their connections are closed a second later
+   * at most.
+   */
   readonly shutdownGraceMs?: number
   /**
    * How long an idle HTTP/1.1 connection or HTTP/2 session stays open (default 65 seconds).
@@ -324,7 +332,8 @@ const configOf = (options: ProtocolOptions & CallLimits): ServerConfig => ({
 const makeHandler = <Services extends ReadonlyArray<DescService>, I extends ReadonlyArray<ServerInterceptor.ServerInterceptor<any>>, G>(
   options: HandlerOptions<Services, I, G>,
   config: ServerConfig,
-  canSendTrailers: boolean
+  canSendTrailers: boolean,
+  shuttingDown?: () => boolean
 ): Effect.Effect<ServerHandler, never, Implementations<Services> | ServerInterceptor.HooksContext<I, G>> =>
   Effect.map(
     makeServerHandler({
@@ -333,7 +342,8 @@ const makeHandler = <Services extends ReadonlyArray<DescService>, I extends Read
       config,
       interceptors: options.interceptors,
       requestGate: options.requestGate,
-      maxConcurrentCalls: limitOf(options.maxConcurrentCalls, 10_000)
+      maxConcurrentCalls: limitOf(options.maxConcurrentCalls, 10_000),
+      shuttingDown
     }),
     (router) => options.cors === undefined ? router : withCors(router, options.cors)
   )
@@ -363,8 +373,8 @@ export const toHttpApp = <
  * Serves the services for as long as the Layer lives: HTTP/1.1 and HTTP/2 on one port, in
  * cleartext (HTTP/2 with prior knowledge, told apart by its connection preface) or over TLS
  * (ALPN `h2` and `http/1.1`). Shutting down stops accepting, sends HTTP/2 sessions a GOAWAY,
- * refuses new calls with `unavailable`, lets calls in flight finish within `shutdownGraceMs`,
- * then cuts them.
+ * refuses new calls with `unavailable`, tells handlers (`HandlerContext.shuttingDown`), lets
+ * calls in flight finish within `shutdownGraceMs`, then ends the rest with `unavailable`.
  *
  * @example
  * ```ts
@@ -385,10 +395,13 @@ export const layer = <
   Layer.scoped(
     ConnectServer,
     Effect.gen(function*() {
-      const config = configOf(options)
-      const handler = yield* makeHandler(options, config, true)
+      // Shutdown begins: new calls are refused (the router asks `closing`) and handlers told.
+      let closing = false
+      const shuttingDown = yield* Deferred.make<void>()
+      const config: ServerConfig = { ...configOf(options), shuttingDown: Deferred.await(shuttingDown) }
+      const handler = yield* makeHandler(options, config, true, () => closing)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-      const calls: CallCount = { open: 0, onIdle: undefined, onReset: undefined }
+      const calls: CallCount = { running: new Map(), graceOver: false, onIdle: undefined, onReset: undefined }
       const listening = yield* listen(nodeListener(handler, runFork, calls, config.readIdleTimeoutMs), calls, {
         port: options.port ?? 0,
         host: options.host ?? "127.0.0.1",
@@ -399,7 +412,12 @@ export const layer = <
         maxConcurrentStreams: options.maxConcurrentStreams ?? 100,
         resetLimit: resetLimitOf(options.http2ResetLimit),
         maxHeaderListSize: options.maxHeaderBytes ?? 16 * 1024,
-        shutdownGraceMs: options.shutdownGraceMs ?? 5000
+        shutdownGraceMs: options.shutdownGraceMs ?? 5000,
+        onShutdown: () => {
+          closing = true
+          Deferred.unsafeDone(shuttingDown, Exit.void)
+        },
+        onGraceOver: () => endRunning(handler, runFork, calls)
       }).pipe(Effect.mapError((cause) => new ServeError({ cause })))
       const { address } = listening
       const host = address.family === "IPv6" ? `[${address.address}]` : address.address

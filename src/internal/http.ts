@@ -112,6 +112,12 @@ export interface HeadCheck {
  */
 export interface PulledBody {
   readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>>
+  /**
+   * Ends the body early with `error` (the server's shutdown grace is over while a pull waits on
+   * the handler): the last bytes, which say so in the protocol's terms, after which the
+   * response's trailers say so too. Empty once the body has ended.
+   */
+  readonly end?: (error: ConnectError) => Chunk.Chunk<Uint8Array>
 }
 
 /** A pulled body as a Stream, for the HTTP servers that take one. @internal */

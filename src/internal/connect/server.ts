@@ -95,7 +95,7 @@ const handleUnary = (
   }
   const checked = preamble(request, config, encodingName, !get)
   const deadline = checked instanceof ConnectError ? undefined : callDeadline(checked.timeoutMs, config)
-  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection, config.shuttingDown)
   if (checked instanceof ConnectError) return Effect.succeed(unaryErrorResponse(checked, ctx))
   const codec = methodCodec(impl.method, json)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerUnaryAcceptEncoding])
@@ -131,7 +131,7 @@ const handleStream = (
   if (type === undefined || !type.stream) return unsupportedMediaType(true)
   const checked = preamble(request, config, request.headers[P.headerStreamEncoding], true)
   const deadline = checked instanceof ConnectError ? undefined : callDeadline(checked.timeoutMs, config)
-  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection, config.shuttingDown)
   const codec = methodCodec(impl.method, type.json)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerStreamAcceptEncoding])
   const endStream = (error: ConnectError | undefined) => {

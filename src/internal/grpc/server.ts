@@ -88,7 +88,7 @@ const serve = (web: boolean) =>
   if (type === undefined || type.web !== web) return Effect.succeed(plain(415, {}))
   const checked = preamble(request, config)
   const deadline = checked instanceof ConnectError ? undefined : callDeadline(checked.timeoutMs, config)
-  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection)
+  const ctx = new HandlerContextImpl(impl.method, request.headers, deadline, request.connection, config.shuttingDown)
   const responseCompression = negotiateCompression(config.acceptCompression, request.headers[P.headerAcceptEncoding])
   const headers = () => {
     const out: Record<string, string> = {}

@@ -33,6 +33,10 @@ export interface ListenOptions {
   readonly resetLimit: ResetLimit | undefined
   readonly maxHeaderListSize: number
   readonly shutdownGraceMs: number
+  /** Called when shutdown begins. */
+  readonly onShutdown: () => void
+  /** Called when the grace is over: the calls still running are to end, with unavailable. */
+  readonly onGraceOver: () => void
 }
 
 /** @internal */
@@ -41,6 +45,9 @@ export interface Listening {
   /** How many HTTP/2 sessions, HTTP/1.1 connections and calls are open now (for leak tests). */
   readonly open: () => { readonly sessions: number; readonly connections: number; readonly calls: number }
 }
+
+/** How long the calls ended at the end of a shutdown's grace have to write their last words. */
+const lastWordsMs = 1000
 
 const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1")
 
@@ -69,12 +76,10 @@ const sniffPreface = (socket: Net.Socket, route: (socket: Net.Socket, http2: boo
   socket.once("error", () => socket.destroy())
 }
 
-/** A call refused before it reaches a protocol, with a Connect error body (and the connection closed on HTTP/1.1). */
-const refuse = (res: NodeResponse, status: number, code: string, message: string) => {
-  const body = JSON.stringify({ code, message })
-  const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }
-  if (res instanceof Http.ServerResponse) headers["connection"] = "close"
-  res.writeHead(status, headers)
+/** An HTTP/2 request whose header list is too large, refused before it reaches a protocol (as Connect's error). */
+const refuseHeaders = (res: NodeResponse, maxBytes: number) => {
+  const body = JSON.stringify({ code: "resource_exhausted", message: `request headers are larger than ${maxBytes} bytes` })
+  res.writeHead(431, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) })
   res.end(body)
 }
 
@@ -102,9 +107,11 @@ export const listen = (
   Effect.suspend(() => {
     let shuttingDown = false
     const track = (req: NodeRequest, res: NodeResponse) => {
-      if (shuttingDown) return refuse(res, 503, "unavailable", "the server is shutting down")
+      // The call itself is refused in its protocol's terms (the handler knows the server is
+      // shutting down); the HTTP/1.1 connection closes after the answer.
+      if (shuttingDown && res instanceof Http.ServerResponse) res.shouldKeepAlive = false
       if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderListSize) {
-        return refuse(res, 431, "resource_exhausted", `request headers are larger than ${options.maxHeaderListSize} bytes`)
+        return refuseHeaders(res, options.maxHeaderListSize)
       }
       listener(req, res)
     }
@@ -123,7 +130,10 @@ export const listen = (
     const connections = new Set<Net.Socket>()
     http1.on("connection", (socket: Net.Socket) => {
       connections.add(socket)
-      socket.once("close", () => connections.delete(socket))
+      socket.once("close", () => {
+        connections.delete(socket)
+        onClosed?.()
+      })
     })
 
     const http2 = Http2.createServer({
@@ -134,7 +144,10 @@ export const listen = (
     if (options.resetLimit !== undefined) calls.onReset = resetCounter(options.resetLimit)
     http2.on("session", (session) => {
       sessions.add(session)
-      session.once("close", () => sessions.delete(session))
+      session.once("close", () => {
+        sessions.delete(session)
+        onClosed?.()
+      })
       // A session with no frames for this long is closed gracefully (streams in flight finish).
       session.setTimeout(options.idleTimeoutMs, () => session.close())
       session.on("error", () => session.destroy())
@@ -164,27 +177,44 @@ export const listen = (
     // A failed TLS handshake is the client's problem, not the server's.
     acceptor.on("tlsClientError", (_error: Error, socket: Net.Socket) => socket.destroy())
 
+    // Set during shutdown: called whenever a connection closes.
+    let onClosed: (() => void) | undefined
+
     const shutdown = Effect.async<void>((resume) => {
       shuttingDown = true
+      options.onShutdown()
       acceptor.close()
       for (const session of sessions) session.close()
       // Stops its timeout checks and closes its idle connections (it was never listening itself).
       http1.close()
-      const cut = () => {
+      onClosed = () => {
+        if (sessions.size > 0 || connections.size > 0) return
         clearTimeout(timer)
-        calls.onIdle = undefined
+        onClosed = undefined
+        resume(Effect.void)
+      }
+      const cut = () => {
         for (const session of sessions) session.destroy()
         for (const socket of connections) socket.destroy()
-        // Done once every connection has closed (a tick or two after its destroy).
-        const closed = () => {
-          if (sessions.size > 0 || connections.size > 0) return setImmediate(closed)
-          resume(Effect.void)
-        }
-        closed()
       }
-      const timer = setTimeout(cut, options.shutdownGraceMs)
-      if (calls.open === 0) cut()
-      else calls.onIdle = cut
+      // Every call has ended: the connections close once what they were sending is out (HTTP/2
+      // sessions on their own, being closed already), and are cut if that takes too long.
+      const finish = () => {
+        calls.onIdle = undefined
+        clearTimeout(timer)
+        for (const socket of connections) socket.destroySoon()
+        timer = setTimeout(cut, lastWordsMs)
+        onClosed?.()
+      }
+      // At the end of the grace the calls still running are answered unavailable, and given a
+      // moment to write it before their connections are cut.
+      const graceOver = () => {
+        options.onGraceOver()
+        timer = setTimeout(cut, lastWordsMs)
+      }
+      let timer = setTimeout(graceOver, options.shutdownGraceMs)
+      if (calls.running.size === 0) finish()
+      else calls.onIdle = finish
     })
 
     return Effect.acquireRelease(
@@ -202,6 +232,6 @@ export const listen = (
       () => shutdown
     ).pipe(Effect.map((address): Listening => ({
       address,
-      open: () => ({ sessions: sessions.size, connections: connections.size, calls: calls.open })
+      open: () => ({ sessions: sessions.size, connections: connections.size, calls: calls.running.size })
     })))
   })

@@ -13,6 +13,7 @@ import type * as Http2 from "node:http2"
 import { constants as Http2Constants } from "node:http2"
 import type { TLSSocket } from "node:tls"
 import { ConnectError } from "../connectError.js"
+import { serverShuttingDown } from "../server/calls.js"
 import type { PeerCertificate } from "../server/service.js"
 import type { Connection, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
@@ -106,7 +107,7 @@ const waitForDrain = (res: Http.ServerResponse) =>
     })
   })
 
-const writeResponse = (res: NodeResponse, response: ServerResponse): Effect.Effect<void> => {
+const writeResponse = (res: NodeResponse, response: ServerResponse, calls: CallCount): Effect.Effect<void> => {
   const body = response.body
   const trailers = response.trailers
   if (body === undefined && "stream" in res) {
@@ -136,7 +137,14 @@ const writeResponse = (res: NodeResponse, response: ServerResponse): Effect.Effe
   return writePulled(out, body).pipe(
     Effect.onExit((exit) =>
       Effect.sync(() => {
-        if (Exit.isFailure(exit)) return out.destroy()
+        if (Exit.isFailure(exit)) {
+          // Interrupted when the shutdown's grace was over: the body still ends in its protocol's
+          // terms, saying unavailable, rather than cut off. Any other interruption: the client left.
+          if (!calls.graceOver || body.end === undefined || out.destroyed) return out.destroy()
+          out.cork()
+          for (const bytes of body.end(serverShuttingDown)) out.write(bytes)
+          out.uncork()
+        }
         if (trailers !== undefined) out.addTrailers(trailers())
         out.end()
       })
@@ -161,16 +169,44 @@ const writePulled = (out: Http.ServerResponse, body: PulledBody): Effect.Effect<
 }
 
 /**
- * The calls a listener is serving, counted for graceful shutdown (in the listener's one "close"
+ * The calls a listener is serving, for graceful shutdown (kept in the listener's one "close"
  * listener per call: a second one cost a tenth of the throughput of small calls).
  * @internal
  */
 export interface CallCount {
-  open: number
-  /** Called when `open` drops to 0. */
+  /** The calls being served, by their response: the request, and the fiber serving it. */
+  readonly running: Map<NodeResponse, { readonly request: ServerRequest; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>
+  /** Set when the shutdown's grace is over (`endRunning`). */
+  graceOver: boolean
+  /** Called when the last call running ends. */
   onIdle: (() => void) | undefined
-  /** Called when an HTTP/2 client resets a call's stream before its response ended. */
+  /** Called when an HTTP/2 call's stream ends in RST_STREAM with an error code. */
   onReset: ((session: Http2.Http2Session) => void) | undefined
+}
+
+/** Serves `request` with `handler`, writing the response to `res`. */
+const exchange = (handler: ServerHandler, request: ServerRequest, res: NodeResponse, calls: CallCount) =>
+  Effect.scoped(Effect.flatMap(handler(request), (response) => writeResponse(res, response, calls)))
+
+/**
+ * Ends the calls still running when a server's shutdown grace is over, with unavailable in each
+ * call's own protocol, and interrupts their handlers. A streamed response already started ends
+ * with its protocol's last bytes and trailers (`PulledBody.end`, when its writer is
+ * interrupted); a call not answered yet is handed to `handler` again, which refuses it now that
+ * the server is shutting down.
+ * @internal
+ */
+export const endRunning = (
+  handler: ServerHandler,
+  runFork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>,
+  calls: CallCount
+): void => {
+  calls.graceOver = true
+  for (const [res, { fiber, request }] of calls.running) {
+    if (res.writableEnded) continue
+    fiber.unsafeInterruptAsFork(fiber.id())
+    if (!res.headersSent) runFork(exchange(handler, request, res, calls))
+  }
 }
 
 /**
@@ -187,14 +223,14 @@ export const nodeListener = (
 ) =>
 (req: NodeRequest, res: NodeResponse): void => {
   const out = res as Http.ServerResponse
-  calls.open++
   const clock: BodyClock = { lastByteAt: Date.now() }
-  const exchange = Effect.scoped(Effect.flatMap(handler(toServerRequest(req, req.url, clock)), (response) => writeResponse(res, response)))
+  const request = toServerRequest(req, req.url, clock)
   const fiber = runFork(
     readIdleTimeoutMs === undefined
-      ? exchange
-      : Effect.zipRight(exchange, Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
+      ? exchange(handler, request, res, calls)
+      : Effect.zipRight(exchange(handler, request, res, calls), Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
   )
+  calls.running.set(res, { request, fiber })
   // Read now: a stream no longer knows its session once it has closed.
   const session = isHttp2(req) ? req.stream.session : undefined
   out.on("close", () => {
@@ -203,6 +239,7 @@ export const nodeListener = (
     if (session !== undefined && (req as Http2.Http2ServerRequest).stream.rstCode !== Http2Constants.NGHTTP2_NO_ERROR) {
       calls.onReset?.(session)
     }
-    if (--calls.open === 0) calls.onIdle?.()
+    calls.running.delete(res)
+    if (calls.running.size === 0) calls.onIdle?.()
   })
 }

@@ -36,6 +36,13 @@ export const callDeadline = (clientTimeoutMs: number | undefined, config: Server
   return clientTimeoutMs === undefined ? undefined : deadlineAfter(clientTimeoutMs, "the handler exceeded the client's timeout of")
 }
 
+/**
+ * The answer to a call that arrives while the server shuts down, or is still running when the
+ * shutdown's grace is over: unavailable, which clients may retry elsewhere.
+ * @internal
+ */
+export const serverShuttingDown = new ConnectError({ code: "unavailable", message: "the server is shutting down" })
+
 /** A streamed call's response, as `respondStreaming` builds it. @internal */
 export interface StreamedCall {
   /** The handler's messages; a failure here (a bad request) is the call's error. */
@@ -62,11 +69,16 @@ export const respondStreaming = (call: StreamedCall): Effect.Effect<ServerRespon
   Effect.gen(function*() {
     let error: ConnectError | undefined
     let ended = false
-    const finish = (failure: ConnectError | undefined): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> => {
+    /** The bytes that end the body (none for gRPC), the call's error noted for its trailers. */
+    const close = (failure: ConnectError | undefined): Chunk.Chunk<Uint8Array> => {
       ended = true
       error = failure
       const last = call.end(failure)
-      return last === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.of(last))
+      return last === undefined ? Chunk.empty() : Chunk.of(last)
+    }
+    const finish = (failure: ConnectError | undefined): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> => {
+      const last = close(failure)
+      return Chunk.isEmpty(last) ? Effect.fail(Option.none()) : Effect.succeed(last)
     }
     const failed = (cause: Cause.Cause<unknown>): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> =>
       Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.flatMap(errorOfCause(cause), finish)
@@ -96,7 +108,8 @@ export const respondStreaming = (call: StreamedCall): Effect.Effect<ServerRespon
         const chunk = pending
         pending = undefined
         return Effect.succeed(chunk)
-      })
+      }),
+      end: (failure) => ended ? Chunk.empty() : close(failure)
     }
     const trailers = call.trailers
     return {

@@ -24,6 +24,8 @@ export interface HandlerSetup {
   readonly requestGate?: RequestGate<any> | undefined
   /** How many calls may be served at once; the rest are refused before their body is read. */
   readonly maxConcurrentCalls?: number | undefined
+  /** Whether the server is shutting down, refusing new calls. */
+  readonly shuttingDown?: (() => boolean) | undefined
 }
 
 /** @internal */
@@ -38,11 +40,9 @@ export const makeServerHandler = (setup: HandlerSetup): Effect.Effect<ServerHand
       methods: r.methods.map((impl) => interceptImplementation(impl, interceptors, context))
     }))
     const gate = setup.requestGate
-    return makeRouter(
-      services,
-      setup.protocols,
-      setup.config,
-      gate === undefined ? undefined : (request) => Effect.provide(gate(request), context) as Effect.Effect<void, ConnectError>,
-      setup.maxConcurrentCalls
-    )
+    return makeRouter(services, setup.protocols, setup.config, {
+      gate: gate === undefined ? undefined : (request) => Effect.provide(gate(request), context) as Effect.Effect<void, ConnectError>,
+      maxConcurrentCalls: setup.maxConcurrentCalls,
+      shuttingDown: setup.shuttingDown
+    })
   })

@@ -4,6 +4,7 @@
  */
 import type { DescMethod, DescService } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { HandlerContext, PeerCertificate } from "./service.js"
 import type { Deadline } from "../deadline.js"
@@ -19,10 +20,14 @@ export class HandlerContextImpl implements HandlerContext {
     readonly method: DescMethod,
     readonly requestHeaders: Headers.Headers,
     deadline: Deadline | undefined,
-    private readonly connection: Connection
+    private readonly connection: Connection,
+    shuttingDown: Effect.Effect<void> | undefined
   ) {
     this.deadline = deadline === undefined ? Option.none() : Option.some(deadline.at)
+    this.shuttingDown = shuttingDown ?? Effect.never
   }
+
+  readonly shuttingDown: Effect.Effect<void>
 
   get httpVersion(): "1.1" | "2" {
     return this.connection.httpVersion

@@ -21,6 +21,8 @@ export interface ServerConfig {
   readonly readIdleTimeoutMs?: number | undefined
   /** The longest a handler may run, whatever the client's timeout (see `callDeadline`); none when undefined. */
   readonly handlerTimeoutMs?: number | undefined
+  /** Completes when the server begins to shut down: `HandlerContext.shuttingDown`. */
+  readonly shuttingDown?: Effect.Effect<void> | undefined
 }
 
 /** @internal */

@@ -1,8 +1,8 @@
 /**
  * Routes `/package.Service/Method` to its implementation, then to the first protocol that
  * accepts the request (the first of all when none does: it answers in its own terms why not).
- * The concurrency limit and the request gate, if any, run in between: headers known, body
- * untouched.
+ * Refusals run in between, headers known and body untouched: a server shutting down, the limit
+ * on concurrent calls, the request gate.
  * @internal
  */
 import type { DescService } from "@bufbuild/protobuf"
@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { ConnectError } from "../connectError.js"
 import type { RequestGate } from "../interceptor/server.js"
+import { serverShuttingDown } from "./calls.js"
 import { errorOfCause } from "./failure.js"
 import type { MethodImplementation, Registered } from "./service.js"
 import type { ServerHandler, ServerRequest, ServerResponse } from "../http.js"
@@ -41,13 +42,22 @@ const admission = (max: number) => {
     inFlight >= max ? Effect.succeed(protocol.reject(request, impl.method, overloaded)) : Effect.zipRight(enter, serve())
 }
 
+/** What stands between a routed call and its protocol. @internal */
+export interface Checks {
+  /** Refuses calls from their headers (the user's request gate). */
+  readonly gate?: RequestGate | undefined
+  /** How many calls may be served at once. */
+  readonly maxConcurrentCalls?: number | undefined
+  /** Whether the server is shutting down: a call routed then is refused with unavailable. */
+  readonly shuttingDown?: (() => boolean) | undefined
+}
+
 /** @internal */
 export const makeRouter = (
   services: ReadonlyArray<Registered<DescService>>,
   protocols: readonly [ServerProtocol, ...Array<ServerProtocol>],
   config: ServerConfig,
-  gate?: RequestGate,
-  maxConcurrentCalls?: number
+  { gate, maxConcurrentCalls, shuttingDown }: Checks = {}
 ): ServerHandler => {
   const routes = new Map<string, MethodImplementation>()
   for (const { service, methods } of services) {
@@ -59,6 +69,7 @@ export const makeRouter = (
     const protocol = protocols.find((p) => p.accepts(request)) ?? fallback
     const impl = routes.get(request.path)
     if (impl === undefined) return Effect.succeed(protocol.notFound(request))
+    if (shuttingDown?.()) return Effect.succeed(protocol.reject(request, impl.method, serverShuttingDown))
     if (admit === undefined) return gated(request, impl, protocol)
     return admit(request, impl, protocol, () => gated(request, impl, protocol))
   }

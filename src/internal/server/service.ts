@@ -38,6 +38,20 @@ export interface HandlerContext {
    * @since 0.2.0
    */
   readonly peerCertificate: Option.Option<PeerCertificate>
+  /**
+   * Completes when the server begins to shut down (never, where nothing shuts it down: an
+   * HttpApp, the in-memory transport). A long stream can wait on it to end in good order, say
+   * with a last message, before the server's `shutdownGraceMs` runs out; a stream still running
+   * then ends with `unavailable` and its handler is interrupted.
+   *
+   * @example
+   * ```ts
+   * // Ends the stream (with what was sent so far) when the server shuts down.
+   * subscribe: (request, ctx) => updates.pipe(Stream.interruptWhen(ctx.shuttingDown))
+   * ```
+   * @since 0.2.0
+   */
+  readonly shuttingDown: Effect.Effect<void>
 }
 
 /**
