@@ -40,3 +40,6 @@ export const introduction = (name: string): ReadonlyArray<string> => [
   "I'm a Rogerian psychotherapist: I mostly ask you questions.",
   "How are you feeling today?"
 ]
+
+/** What Eliza says when her server shuts down in the middle of a conversation. */
+export const farewell = "I'm afraid our time is up for today: the server is closing. Goodbye."

@@ -1,7 +1,7 @@
 /**
  * The Eliza service implementation.
  */
-import { ConnectError } from "connect-effect"
+import { ConnectError, type ConnectService } from "connect-effect"
 import * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -9,7 +9,14 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { ElizaServiceHandlers } from "./gen/connectrpc/eliza/v1/eliza_connect_effect.js"
-import { introduction, reply } from "./eliza.js"
+import { farewell, introduction, reply } from "./eliza.js"
+
+/**
+ * Eliza's sentences until the server shuts down, and then a last one: the client sees the
+ * conversation end in good order rather than cut off.
+ */
+const untilShutdown = <E>(sentences: Stream.Stream<{ readonly sentence: string }, E>, ctx: ConnectService.HandlerContext) =>
+  Stream.merge(sentences, Stream.fromEffect(Effect.as(ctx.shuttingDown, { sentence: farewell })), { haltStrategy: "either" })
 
 /** Eliza, who pauses `introducePause` between the sentences of Introduce (so that a page shows them arrive). */
 export const makeElizaLive = (introducePause: Duration.DurationInput = 0) =>
@@ -18,12 +25,18 @@ export const makeElizaLive = (introducePause: Duration.DurationInput = 0) =>
       request.sentence.trim() === ""
         ? Effect.fail(ConnectError.make("invalid_argument", "say something: the sentence is empty"))
         : Effect.succeed({ sentence: reply(request.sentence) }),
-    converse: (requests) =>
-      requests.pipe(Stream.zipWithIndex, Stream.map(([request, turn]) => ({ sentence: reply(request.sentence, turn) }))),
-    introduce: (request) =>
-      Stream.fromIterable(introduction(request.name.trim() === "" ? "stranger" : request.name)).pipe(
-        Stream.map((sentence) => ({ sentence })),
-        introducePause === 0 ? (s) => s : Stream.schedule(Schedule.spaced(introducePause))
+    converse: (requests, ctx) =>
+      untilShutdown(
+        requests.pipe(Stream.zipWithIndex, Stream.map(([request, turn]) => ({ sentence: reply(request.sentence, turn) }))),
+        ctx
+      ),
+    introduce: (request, ctx) =>
+      untilShutdown(
+        Stream.fromIterable(introduction(request.name.trim() === "" ? "stranger" : request.name)).pipe(
+          Stream.map((sentence) => ({ sentence })),
+          introducePause === 0 ? (s) => s : Stream.schedule(Schedule.spaced(introducePause))
+        ),
+        ctx
       ),
     pontificate: (requests) =>
       Effect.map(Stream.runCollect(requests), (all) => ({
