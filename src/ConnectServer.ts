@@ -194,7 +194,7 @@ export interface ServeOptions<
    *
    * @since 0.2.0
    */
-  readonly http2ResetLimit?: { readonly resets: number; readonly windowMs: number }
+  readonly http2ResetLimit?: ResetLimit
   /**
    * How long an HTTP/1.1 client may take to send a request's headers before its connection is
    * closed (default 60 seconds, Node's): a client trickling headers (slowloris) holds nothing longer.
@@ -208,6 +208,19 @@ export interface ServeOptions<
    * @since 0.2.0
    */
   readonly maxHeaderBytes?: number
+}
+
+/**
+ * How many calls an HTTP/2 client may end with RST_STREAM in a window of time (`http2ResetLimit`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ResetLimit {
+  /** The most calls reset in one window; one more closes the connection. `Infinity` turns the limit off. */
+  readonly resets: number
+  /** The window, in milliseconds (a fixed window, starting again when it has run out). */
+  readonly windowMs: number
 }
 
 /**
@@ -315,7 +328,7 @@ const limitOf = (value: number | undefined, fallback: number): number | undefine
   return Number.isFinite(limit) ? limit : undefined
 }
 
-const resetLimitOf = (limit: ServeOptions<[]>["http2ResetLimit"]) => {
+const resetLimitOf = (limit: ResetLimit | undefined): ResetLimit | undefined => {
   const { resets, windowMs } = limit ?? { resets: 500, windowMs: 10_000 }
   return Number.isFinite(resets) ? { resets, windowMs } : undefined
 }
