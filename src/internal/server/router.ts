@@ -8,7 +8,7 @@
 import type { DescService } from "@bufbuild/protobuf"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { ConnectError } from "../connectError.js"
 import type { RequestGate } from "../interceptor/server.js"
 import { serverShuttingDown } from "./calls.js"
@@ -30,9 +30,12 @@ const admission = (max: number) => {
   const leave = Effect.sync(() => {
     inFlight--
   })
-  const enter = Effect.acquireRelease(Effect.sync(() => {
+  // Scope.addFinalizer, not acquireRelease: its finalizer restores the fiber's refs and context
+  // as they were at acquisition, a diff and a patch that cost a unary call a tenth of its CPU.
+  const enter = Effect.uninterruptible(Effect.flatMap(Effect.scope, (scope) => {
     inFlight++
-  }), () => leave)
+    return Scope.addFinalizer(scope, leave)
+  }))
   return (
     request: ServerRequest,
     impl: MethodImplementation,
