@@ -19,14 +19,23 @@ const impls: Record<string, () => Promise<{ serve: Serve; serveH2c?: Serve }>> =
 }
 
 const usage = "usage: bench:server -- --impl connect-effect|connect-effect-platform|connect-node|grpc-js|raw --port P [--http2] [--observability]"
-const { values } = parseArgs({
-  options: {
-    impl: { type: "string" },
-    port: { type: "string" },
-    http2: { type: "boolean", default: false },
-    observability: { type: "boolean", default: false }
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        impl: { type: "string" },
+        port: { type: "string" },
+        http2: { type: "boolean", default: false },
+        observability: { type: "boolean", default: false }
+      }
+    })
+  } catch (error) {
+    // An unknown flag: said as the other commands say it, with exit code 2.
+    console.error(`${(error as Error).message}\n${usage}`)
+    process.exit(2)
   }
-})
+})()
+const { values } = parsed
 const impl = values.impl
 if (impl === undefined || !(impl in impls) || values.port === undefined || !/^\d+$/.test(values.port)) {
   console.error(usage)
