@@ -177,9 +177,12 @@ export const nodeListener = (
 (req: NodeRequest, res: NodeResponse): void => {
   const out = res as Http.ServerResponse
   calls.open++
-  const fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(res, response))))
+  // Listened to before the fiber runs: a call answered at once (a 404, say) runs to its end inside
+  // runFork, and node:http2's response to a stream already reset emits "close" inside that end().
+  const call: { fiber?: Fiber.RuntimeFiber<void> } = {}
   out.on("close", () => {
-    if (!out.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+    if (!out.writableEnded) call.fiber?.unsafeInterruptAsFork(call.fiber.id())
     if (--calls.open === 0) calls.onIdle?.()
   })
+  call.fiber = runFork(Effect.scoped(Effect.flatMap(handler(toServerRequest(req)), (response) => writeResponse(res, response))))
 }
