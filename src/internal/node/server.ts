@@ -26,7 +26,8 @@ export type NodeResponse = Http.ServerResponse | Http2.Http2ServerResponse
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
-const isHttp2 = (req: NodeRequest): req is Http2.Http2ServerRequest => req.httpVersionMajor === 2
+// Not by httpVersionMajor: node:http parses a request line of "HTTP/2.0" as version 2 too.
+const isHttp2 = (req: NodeRequest): req is Http2.Http2ServerRequest => "stream" in req
 
 /** The TLS socket a request came on, if it came over TLS. */
 const tlsSocketOf = (req: NodeRequest): TLSSocket | undefined => {
