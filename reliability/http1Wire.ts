@@ -60,9 +60,10 @@ const headEnd = (bytes: Buffer, from: number) => bytes.indexOf("\r\n\r\n", from,
 
 /**
  * Reads the responses in `bytes` (everything a server sent until it closed), skipping 1xx
- * interim responses. A body without a length runs to the end, as a closed connection ends it.
+ * interim responses. A body without a length runs to the end, as a closed connection ends it;
+ * responses to HEAD (`head`) have none, whatever their headers say.
  */
-export const parseResponses = (bytes: Buffer): ParsedResponses => {
+export const parseResponses = (bytes: Buffer, head = false): ParsedResponses => {
   const responses: Array<WireResponse> = []
   let at = 0
   while (at < bytes.byteLength) {
@@ -82,7 +83,7 @@ export const parseResponses = (bytes: Buffer): ParsedResponses => {
     const status = Number(match[1])
     at = end + 4
     if (status < 200) continue
-    const body = readBody(bytes, at, status, headers)
+    const body = head ? { body: Buffer.alloc(0), next: at } : readBody(bytes, at, status, headers)
     if (typeof body === "string") return { responses, error: body }
     responses.push({ status, headers, body: body.body })
     at = body.next

@@ -8,8 +8,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Buffer } from "node:buffer"
+import * as F from "../reliability/h2Frames.js"
 import { parseResponses } from "../reliability/http1Wire.js"
 import { rawExchange } from "../reliability/rawExchange.js"
+import { postHeaders } from "../reliability/rawH2.js"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { ourServer } from "./support/servers.js"
 
@@ -31,5 +33,29 @@ describe("fuzz findings", () => {
       const valid = `POST /${TestService.typeName}/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`
       const answer = yield* rawExchange(port, [Buffer.from(valid, "latin1")], { answerMs: 5000, closeMs: 5000 })
       expect(parseResponses(answer.bytes).responses[0]?.status).toBe(200)
+    }))
+})
+
+// Node 20 only (Node 22 and 24 close at once): a session that saw a protocol error (here DATA on
+// a stream never opened) while a call was in flight never closes, whatever the peer does, and
+// holds the call, its socket and its descriptor; the idle timeout's graceful close waits for
+// the call, which never ends. Only destroying the session frees them. `fails` marks it known:
+// when this starts passing on Node 20, drop the marker (and the h2-frames skip in fuzz.test.ts).
+describe("HTTP/2 protocol errors", () => {
+  const node20 = process.versions.node.startsWith("20.")
+  ;(node20 ? it.scopedLive.fails : it.scopedLive)("a session that saw a protocol error with a call in flight closes when its client goes", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(ourServer({ keepAliveTimeoutMs: 1000, shutdownGraceMs: 500 }))
+      const server = Context.get(context, ConnectServer.ConnectServer)
+      const frames = [
+        F.preface,
+        F.settings(),
+        F.headers(1, postHeaders(`/${TestService.typeName}/Echo`, [["content-type", "application/proto"]]), true),
+        F.data(3, new Uint8Array(0), false)
+      ]
+      const answer = yield* rawExchange(server.port, frames, { answerMs: 500, closeMs: 3000 })
+      expect(answer.closed).not.toBe("never")
+      const activity = yield* server.activity
+      expect({ sessions: activity.http2Sessions, calls: activity.callsInFlight }).toEqual({ sessions: 0, calls: 0 })
     }))
 })
