@@ -8,11 +8,14 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf"
 import { describe, expect, it } from "@effect/vitest"
-import { ConnectServer } from "connect-effect/node"
+import { ConnectClient, ConnectService } from "connect-effect"
+import { ConnectServer, NodeTransport } from "connect-effect/node"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { Buffer } from "node:buffer"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
@@ -327,4 +330,34 @@ describe("clients that vanish at every stage of a call: each handler is interrup
       }
       yield* healthy(harness)
     }))
+})
+
+// node:http2's close(NGHTTP2_CANCEL) sends END_STREAM before RST_STREAM: our HTTP/2 client gave
+// up on client streams that way, and the server read the requests sent so far as all of them.
+describe("our HTTP/2 client giving up on a client stream", () => {
+  for (const protocol of ["connect", "grpc"] as const) {
+    it.scopedLive(`${protocol}: the server's handler never sees the requests end`, () =>
+      Effect.gen(function*() {
+        const endings: Array<string> = []
+        const SummingLive = ConnectService.toLayer(TestService, {
+          echo: () => Effect.succeed({}),
+          serverStream: () => Stream.empty,
+          bidiStream: () => Stream.empty,
+          clientStream: (requests) =>
+            Stream.runCount(requests).pipe(
+              Effect.onExit((exit) => Effect.sync(() => endings.push(Exit.isSuccess(exit) ? `completed after ${exit.value}` : "ended early"))),
+              Effect.map((n) => ({ text: String(n) }))
+            )
+        })
+        const context = yield* Layer.build(ConnectServer.layer({ services: [TestService] }).pipe(Layer.provide(SummingLive)))
+        const { url } = Context.get(context, ConnectServer.ConnectServer)
+        const client = yield* Effect.provide(ConnectClient.make(TestService), yield* Layer.build(NodeTransport.layerHttp2({ baseUrl: url, protocol })))
+        for (let i = 1; i <= runs; i++) {
+          const error = yield* Effect.flip(client.clientStream(Stream.concat(Stream.make({ text: "a" }, { text: "b" }), Stream.never), { timeout: 300 }))
+          expect(error.code).toBe("deadline_exceeded")
+          yield* within(() => endings.length >= i, `handler ${i} ended`)
+        }
+        expect(endings).toEqual(Array.from({ length: runs }, () => "ended early"))
+      }))
+  }
 })
