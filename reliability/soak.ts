@@ -10,7 +10,7 @@ import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { mib } from "./processStats.js"
 import { type Measure, rangeOf } from "./sampler.js"
-import { runSoak, soakFailures, steadyRss } from "./soakRun.js"
+import { rssQuarterPeaks, runSoak, soakFailures } from "./soakRun.js"
 
 const usage = "usage: npm run soak -- [--calls N] [--concurrency N] [--streams N] [--stream-rounds N] [--stream-http 1.1|2]" +
   " [--stream-messages N] [--stream-delay-ms N] [--sample-ms N]"
@@ -19,9 +19,9 @@ const { values } = parseArgs({
     calls: { type: "string", default: "1000000" },
     concurrency: { type: "string", default: "64" },
     streams: { type: "string", default: "10000" },
-    "stream-rounds": { type: "string", default: "2" },
+    "stream-rounds": { type: "string", default: "1" },
     "stream-http": { type: "string", default: "2" },
-    "stream-messages": { type: "string", default: "20" },
+    "stream-messages": { type: "string", default: "100" },
     "stream-delay-ms": { type: "string", default: "1000" },
     "sample-ms": { type: "string", default: "1000" }
   }
@@ -75,7 +75,7 @@ const cell = (phase: string, measure: Measure, show: (n: number) => string) => {
 }
 const rest = (label: string, s: typeof report.baseline) =>
   `| ${label} | ${mib(s.rssBytes)} | ${mib(s.heapUsedBytes)} | ${s.fds} | ${s.socketFds} | ${s.callsInFlight} | ${s.http1Connections} | ${s.http2Sessions} | ${s.fibers} |`
-const rss = steadyRss(report)
+const peaks = rssQuarterPeaks(report)
 const streamFailures = JSON.stringify(report.streamFailures)
 
 console.log([
@@ -89,7 +89,7 @@ console.log([
     `${integer("stream-delay-ms")} ms, done in ${r.seconds.toFixed(0)} s; at most ${r.peakInFlight} in flight at once (sampled).`
   ),
   `- Stream failures: ${streamFailures}.`,
-  `- Server RSS while the calls ran (from a tenth of the way on): ${mib(rss.min)}–${mib(rss.max)} MiB (${((rss.max / rss.min - 1) * 100).toFixed(1)}%).`,
+  `- Server RSS while the calls ran, highest in each quarter of them: ${peaks.map(mib).join(", ")} MiB.`,
   "",
   `Sampled every ${integer("sample-ms")} ms, least / most / last:`,
   "",
