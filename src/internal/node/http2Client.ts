@@ -9,13 +9,14 @@ import * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
+import { addAbortSignal } from "node:stream"
 import type { Code } from "../code.js"
 import { ConnectError, isConnectError } from "../connectError.js"
 import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
 import { readChunks, readWhole } from "./stream.js"
 import { makeSessionPool, type SessionOptions, type SessionPool } from "./http2Session.js"
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = Http2.constants
+const { NGHTTP2_NO_ERROR } = Http2.constants
 
 const ignore = () => {}
 
@@ -92,10 +93,21 @@ const responseHeaders = (raw: Http2.IncomingHttpHeaders): Headers.Headers => {
   return Headers.unsafeFromRecord(out)
 }
 
+/**
+ * Resets `stream` with RST_STREAM CANCEL alone. node:http2's `close(NGHTTP2_CANCEL)` ends the
+ * request first (END_STREAM, then RST_STREAM), and a server reads a client stream given up on as
+ * whole; a stream destroyed by an AbortSignal is reset with CANCEL and nothing before it.
+ */
+const reset = (stream: Http2.ClientHttp2Stream) => {
+  const abort = new AbortController()
+  addAbortSignal(abort.signal, stream)
+  abort.abort()
+}
+
 /** Resets `stream` unless both sides are done: the peer sees the call cancelled. */
 const cancel = (stream: Http2.ClientHttp2Stream) =>
   Effect.sync(() => {
-    if (!stream.closed && !stream.destroyed && !(stream.readableEnded && stream.writableFinished)) stream.close(NGHTTP2_CANCEL)
+    if (!stream.closed && !stream.destroyed && !(stream.readableEnded && stream.writableFinished)) reset(stream)
   })
 
 /** Waits for the response's headers; an interim (1xx) response is not one. */
@@ -197,7 +209,7 @@ const writeBody = (stream: Http2.ClientHttp2Stream, body: Stream.Stream<Uint8Arr
           if (!stream.destroyed && !stream.closed) stream.end()
         },
         onFailure: () => {
-          if (!stream.destroyed && !stream.closed) stream.close(NGHTTP2_CANCEL)
+          if (!stream.destroyed && !stream.closed) reset(stream)
         }
       })
     )

@@ -29,7 +29,8 @@ export type NodeResponse = Http.ServerResponse | Http2.Http2ServerResponse
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
-const isHttp2 = (req: NodeRequest): req is Http2.Http2ServerRequest => req.httpVersionMajor === 2
+// Not by httpVersionMajor: node:http parses a request line of "HTTP/2.0" as version 2 too.
+const isHttp2 = (req: NodeRequest): req is Http2.Http2ServerRequest => "stream" in req
 
 /** The TLS socket a request came on, if it came over TLS. */
 const tlsSocketOf = (req: NodeRequest): TLSSocket | undefined => {
@@ -225,16 +226,15 @@ export const nodeListener = (
   const out = res as Http.ServerResponse
   const clock: BodyClock = { lastByteAt: Date.now() }
   const request = toServerRequest(req, req.url, clock)
-  const fiber = runFork(
-    readIdleTimeoutMs === undefined
-      ? exchange(handler, request, res, calls)
-      : Effect.zipRight(exchange(handler, request, res, calls), Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
-  )
-  calls.running.set(res, { request, fiber })
   // Read now: a stream no longer knows its session once it has closed.
   const session = isHttp2(req) ? req.stream.session : undefined
+  // Listened to before the fiber runs: a call answered at once (a 404, say) runs to its end inside
+  // runFork, and node:http2's response to a stream already reset emits "close" inside that end().
+  let closed = false
+  const call: { fiber?: Fiber.RuntimeFiber<void> } = {}
   out.on("close", () => {
-    if (!out.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+    closed = true
+    if (!out.writableEnded) call.fiber?.unsafeInterruptAsFork(call.fiber.id())
     // Reset: cancelled by the client, or given up on by the server (a client that stopped reading).
     if (session !== undefined && (req as Http2.Http2ServerRequest).stream.rstCode !== Http2Constants.NGHTTP2_NO_ERROR) {
       calls.onReset?.(session)
@@ -242,4 +242,10 @@ export const nodeListener = (
     calls.running.delete(res)
     if (calls.running.size === 0) calls.onIdle?.()
   })
+  const fiber = call.fiber = runFork(
+    readIdleTimeoutMs === undefined
+      ? exchange(handler, request, res, calls)
+      : Effect.zipRight(exchange(handler, request, res, calls), Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
+  )
+  if (!closed) calls.running.set(res, { request, fiber })
 }

@@ -1,0 +1,61 @@
+/**
+ * Inputs the fuzzers (reliability/, `npm run fuzz`) found to break something, each kept as a
+ * test of its own once fixed.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { ConnectServer } from "connect-effect/node"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Buffer } from "node:buffer"
+import * as F from "../reliability/h2Frames.js"
+import { parseResponses } from "../reliability/http1Wire.js"
+import { rawExchange } from "../reliability/rawExchange.js"
+import { postHeaders } from "../reliability/rawH2.js"
+import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { ourServer } from "./support/servers.js"
+
+const serverPort = Effect.map(Layer.build(ourServer()), (context) => Context.get(context, ConnectServer.ConnectServer).port)
+
+describe("fuzz findings", () => {
+  // node:http parses the request line's version "HTTP/2.0" as major version 2, which the server
+  // took for node:http2's request and read its missing `stream`: a TypeError outside any fiber,
+  // and the process exited (the http1 kind, seed 1, within its first 500 inputs).
+  it.scopedLive("an HTTP/1.1 request line claiming HTTP/2.0 is answered, and the server keeps serving", () =>
+    Effect.gen(function*() {
+      const port = yield* serverPort
+      for (const version of ["HTTP/2.0", "HTTP/2.1"]) {
+        const request = `POST /${TestService.typeName}/Echo ${version}\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`
+        const answer = yield* rawExchange(port, [Buffer.from(request, "latin1")], { answerMs: 5000, closeMs: 5000 })
+        const { responses } = parseResponses(answer.bytes)
+        expect([version, answer.closed, responses.length]).toEqual([version, "server", 1])
+      }
+      const valid = `POST /${TestService.typeName}/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`
+      const answer = yield* rawExchange(port, [Buffer.from(valid, "latin1")], { answerMs: 5000, closeMs: 5000 })
+      expect(parseResponses(answer.bytes).responses[0]?.status).toBe(200)
+    }))
+})
+
+// Node 20 only (Node 22 and 24 close at once): a session that saw a protocol error (here DATA on
+// a stream never opened) while a call was in flight never closes, whatever the peer does, and
+// holds the call, its socket and its descriptor; the idle timeout's graceful close waits for
+// the call, which never ends. Only destroying the session frees them. `fails` marks it known:
+// when this starts passing on Node 20, drop the marker (and the h2-frames skip in fuzz.test.ts).
+describe("HTTP/2 protocol errors", () => {
+  const node20 = process.versions.node.startsWith("20.")
+  ;(node20 ? it.scopedLive.fails : it.scopedLive)("a session that saw a protocol error with a call in flight closes when its client goes", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(ourServer({ keepAliveTimeoutMs: 1000, shutdownGraceMs: 500 }))
+      const server = Context.get(context, ConnectServer.ConnectServer)
+      const frames = [
+        F.preface,
+        F.settings(),
+        F.headers(1, postHeaders(`/${TestService.typeName}/Echo`, [["content-type", "application/proto"]]), true),
+        F.data(3, new Uint8Array(0), false)
+      ]
+      const answer = yield* rawExchange(server.port, frames, { answerMs: 500, closeMs: 3000 })
+      expect(answer.closed).not.toBe("never")
+      const activity = yield* server.activity
+      expect({ sessions: activity.http2Sessions, calls: activity.callsInFlight }).toEqual({ sessions: 0, calls: 0 })
+    }))
+})
