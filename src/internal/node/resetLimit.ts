@@ -29,10 +29,14 @@ export const resetCounter = (limit: ResetLimit) => {
       window = { since: now, count: 0 }
       windows.set(session, window)
     }
-    if (++window.count > limit.resets && !session.destroyed) {
-      // With an error: without one, node:http2 sends NO_ERROR whatever the code.
+    if (++window.count === limit.resets + 1) {
+      // With an error: without one, node:http2 sends NO_ERROR whatever the code. Not at once: the
+      // count runs in a stream's "close", inside nghttp2's reading of the socket, and destroying
+      // the session there aborts Node 22 (an assertion in StreamBase: the socket's onread is gone).
       const error = new Error(`the client reset more than ${limit.resets} calls in ${limit.windowMs} ms (http2ResetLimit)`)
-      session.destroy(error, Http2.constants.NGHTTP2_ENHANCE_YOUR_CALM)
+      setImmediate(() => {
+        if (!session.destroyed) session.destroy(error, Http2.constants.NGHTTP2_ENHANCE_YOUR_CALM)
+      })
     }
   }
 }
