@@ -2,7 +2,8 @@
  * Hostile RPC requests of each protocol, as parts any HTTP version can carry: a method, a path,
  * header fields and a body. Well-formed HTTP, hostile content: content types in odd spellings,
  * bad timeouts and versions, encodings that lie, envelopes with wrong lengths and flags, bombs,
- * and Connect GET query strings. Each request names the protocol rules its answer must follow.
+ * and Connect GET query strings. Which rules the answer follows is the server's choice, as it
+ * is told by the content type and the route.
  */
 import fc from "fast-check"
 import { Buffer } from "node:buffer"
@@ -10,16 +11,12 @@ import { TestService } from "../test/gen/connecteffect/test/v1/test_pb.js"
 import { envelope } from "../test/support/rawHttp.js"
 import { anyEncodingName, type Body, bombIn, compress, encoded, jsonBytes, protoBytes, validJson, validProto } from "./bodies.js"
 
-export type Protocol = "connect-unary" | "connect-stream" | "grpc" | "grpc-web"
-
 export interface RpcRequest {
   readonly method: string
   /** Path and query. */
   readonly path: string
   readonly headers: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array
-  /** Whose rules the answer must follow (as the content type tells the server). */
-  readonly protocol: Protocol
 }
 
 const service = `/${TestService.typeName}`
@@ -160,8 +157,7 @@ const connectPost = (streaming: boolean): fc.Arbitrary<RpcRequest> =>
         ...field(streaming ? "connect-content-encoding" : "content-encoding", r.body.encoding),
         ...r.extra
       ],
-      body: r.body.bytes,
-      protocol: streaming ? "connect-stream" : "connect-unary"
+      body: r.body.bytes
     }))
   )
 
@@ -194,7 +190,7 @@ const connectGet: fc.Arbitrary<RpcRequest> = fc.record({
     ...(r.connect === undefined ? [] : [`connect=${r.connect}`]),
     ...r.extra
   ]
-  return { method: "GET", path: `${r.path.split("?")[0]}?${params.join("&")}`, headers: [], body: new Uint8Array(0), protocol: "connect-unary" }
+  return { method: "GET", path: `${r.path.split("?")[0]}?${params.join("&")}`, headers: [], body: new Uint8Array(0) }
 })
 
 // ---- gRPC and gRPC-Web ----
@@ -228,8 +224,7 @@ const grpcLike = (web: boolean): fc.Arbitrary<RpcRequest> =>
         ...field("te", web ? undefined : r.te),
         ...r.extra
       ],
-      body: r.body.bytes,
-      protocol: web ? "grpc-web" : "grpc"
+      body: r.body.bytes
     }))
   )
 
@@ -238,6 +233,12 @@ export const connectRequests = fc.oneof(connectPost(false), connectPost(true), c
 export const grpcWebRequests = grpcLike(true)
 /** Everything, gRPC included, for HTTP/2. */
 export const rpcOverHttp2 = fc.oneof(connectPost(false), connectPost(true), connectGet, grpcLike(true), grpcLike(false))
+
+/**
+ * Whether the server serves `request` as a stream: it goes by the route's method (Echo is the
+ * unary one; the others stream), whatever the request's content type says.
+ */
+export const isStreamingRoute = (request: RpcRequest) => request.method !== "GET" && request.path.split("?")[0] !== unaryPath
 
 /** The request, briefly: method, path, header fields, and the body's size and first bytes. */
 export const showRpc = (r: RpcRequest) =>

@@ -86,10 +86,15 @@ console.log([
   `- Unary: ${report.calls.done} calls in ${report.calls.seconds.toFixed(0)} s, ${(report.calls.done / report.calls.seconds).toFixed(0)} calls/s, failures ${JSON.stringify(report.calls.failures)}.`,
   ...report.streamRounds.map((r, i) =>
     `- Streams, round ${i + 1}: ${integer("streams")} over HTTP/${streamHttp}, ${integer("stream-messages")} messages each, one every ` +
-    `${integer("stream-delay-ms")} ms, done in ${r.seconds.toFixed(0)} s; at most ${r.peakInFlight} in flight at once (sampled).`
+    `${integer("stream-delay-ms")} ms, done in ${r.seconds.toFixed(0)} s; at most ${r.peakInFlight} in flight at once (sampled)` +
+    (r.allOpen === undefined
+      ? "; never all open at once."
+      : `; all open ${r.allOpen.seconds.toFixed(0)} s after the first, holding ${mib(r.allOpen.stats.heapUsedBytes - report.baseline.heapUsedBytes)} MiB ` +
+        `of live heap more than at rest (${((r.allOpen.stats.heapUsedBytes - report.baseline.heapUsedBytes) / integer("streams") / 1024).toFixed(1)} KiB a stream) ` +
+        `and ${r.allOpen.stats.fibers} fibers.`)
   ),
   `- Stream failures: ${streamFailures}.`,
-  `- Server RSS while the calls ran, highest in each quarter of them: ${peaks.map(mib).join(", ")} MiB.`,
+  ...(peaks.length === 0 ? [] : [`- Server RSS while the calls ran, highest in each quarter of them: ${peaks.map(mib).join(", ")} MiB.`]),
   "",
   `Sampled every ${integer("sample-ms")} ms, least / most / last:`,
   "",

@@ -30,14 +30,22 @@ export interface SoakOptions {
   readonly log: (line: string) => void
 }
 
+/** A round of streams: how long, the most in flight at once (sampled), the server with all open and at rest after. */
+export interface StreamRound {
+  readonly seconds: number
+  readonly peakInFlight: number
+  /** When every stream was open, if they all were at once: after how long, and the server then (after a full GC). */
+  readonly allOpen: { readonly seconds: number; readonly stats: ServerStats } | undefined
+  readonly afterwards: ServerStats
+}
+
 export interface SoakReport {
   readonly samples: ReadonlyArray<Sample>
   /** The server at rest (its client gone, after a full GC and a settling second) after a warm-up, and after the calls. */
   readonly baseline: ServerStats
   readonly afterCalls: ServerStats
   readonly calls: { readonly done: number; readonly seconds: number; readonly failures: Readonly<Record<string, number>> }
-  /** Each round of streams: how long, the most in flight at once (sampled), the server at rest after it. */
-  readonly streamRounds: ReadonlyArray<{ readonly seconds: number; readonly peakInFlight: number; readonly afterwards: ServerStats }>
+  readonly streamRounds: ReadonlyArray<StreamRound>
   readonly streamFailures: Readonly<Record<string, number>>
 }
 
@@ -106,16 +114,23 @@ export const runSoak = (options: SoakOptions) =>
     // Streams: all opened at once, each lasting streamMessages × streamDelayMs; in rounds, so
     // that the server at rest after one round can be compared with the next (the RSS keeps the
     // allocator's high-water mark after the first; a leak would grow it round after round).
-    const streamRounds: Array<{ readonly seconds: number; readonly peakInFlight: number; readonly afterwards: ServerStats }> = []
+    const streamRounds: Array<StreamRound> = []
     const streamFailures: Record<string, number> = {}
     for (let round = 1; round <= options.streamRounds; round++) {
       phase = `streams ${round}`
       options.log(`soak: ${options.streams} server streams over HTTP/${options.streamHttp}, all at once (round ${round})`)
+      let allOpen: StreamRound["allOpen"]
       const seconds = yield* Effect.scoped(Effect.gen(function*() {
         const client = yield* clientOn(
           options.streamHttp === "2" ? NodeTransport.layerHttp2({ baseUrl: server.url }) : NodeTransport.layerUndici({ baseUrl: server.url })
         )
         const start = Date.now()
+        // Once every stream is open: how long that took, and the live heap (after a full GC) they hold.
+        yield* Effect.forkScoped(Effect.gen(function*() {
+          while ((yield* server.stats()).callsInFlight < options.streams) yield* Effect.sleep("100 millis")
+          const seconds = (Date.now() - start) / 1000
+          allOpen = { seconds, stats: yield* server.stats("gc") }
+        }))
         const request = { text: "soak", count: options.streamMessages, size: 100, delayMs: options.streamDelayMs }
         yield* Effect.forEach(
           Array.from({ length: options.streams }),
@@ -126,7 +141,7 @@ export const runSoak = (options: SoakOptions) =>
       }))
       const peakInFlight = Math.max(0, ...samples.filter((s) => s.phase === phase).map((s) => s.callsInFlight))
       phase = `rest after streams ${round}`
-      streamRounds.push({ seconds, peakInFlight, afterwards: yield* atRest(server) })
+      streamRounds.push({ seconds, peakInFlight, allOpen, afterwards: yield* atRest(server) })
     }
     return { samples, baseline, afterCalls, calls: unary, streamRounds, streamFailures } satisfies SoakReport
   }))

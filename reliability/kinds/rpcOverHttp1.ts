@@ -8,7 +8,7 @@ import fc from "fast-check"
 import { serializeRequest } from "../http1Wire.js"
 import type { Kind } from "../kind.js"
 import { judgeFor } from "../oracles.js"
-import { connectRequests, grpcWebRequests, type RpcRequest, showRpc } from "../rpcRequests.js"
+import { connectRequests, grpcWebRequests, isStreamingRoute, type RpcRequest, showRpc } from "../rpcRequests.js"
 import { exchangeOne } from "./http1Exchange.js"
 
 interface Input {
@@ -36,7 +36,7 @@ const rpcOverHttp1 = (name: string, requests: fc.Arbitrary<RpcRequest>, share: n
       body: request.body,
       framing: request.method === "GET" ? { kind: "none" } : chunkSize === 0 ? { kind: "length", lengthDelta: 0 } : { kind: "chunked", chunkSize }
     })
-    return exchangeOne(port, bytes, { complete: true, single: true, judge: judgeFor(type, request.protocol !== "connect-unary") })
+    return exchangeOne(port, bytes, { complete: true, single: true, judge: judgeFor(type, isStreamingRoute(request)) })
   },
   show: ({ chunkSize, request }) => `${showRpc(request)}${chunkSize > 0 ? ` chunked by ${chunkSize}` : ""}`
 })

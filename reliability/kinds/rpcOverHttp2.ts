@@ -10,7 +10,7 @@ import fc from "fast-check"
 import * as Http2 from "node:http2"
 import { hang, type Kind } from "../kind.js"
 import { judgeFor, type Judgement } from "../oracles.js"
-import { type RpcRequest, rpcOverHttp2, showRpc } from "../rpcRequests.js"
+import { isStreamingRoute, type RpcRequest, rpcOverHttp2, showRpc } from "../rpcRequests.js"
 
 interface Input {
   readonly request: RpcRequest
@@ -70,7 +70,7 @@ const send = (url: string, input: Input): Effect.Effect<Judgement> =>
       if (input.ending !== "end") return finish({ outcome: input.ending === "reset" ? "reset" : `open, closed by the server (${stream.rstCode})` })
       if (status === 0) return finish({ outcome: `rst ${stream.rstCode}`, problem: `a whole request reset (code ${stream.rstCode}) with no answer` })
       const type = request.headers.find(([name]) => name === "content-type")?.[1]
-      const judge = judgeFor(type, request.protocol !== "connect-unary")
+      const judge = judgeFor(type, isStreamingRoute(request))
       finish(judge({ status, headers: responseHeaders, body: Buffer.concat(chunks), ...(trailers === undefined ? {} : { trailers }) }))
     })
     if (input.ending === "reset") {
