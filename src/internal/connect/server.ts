@@ -15,9 +15,9 @@ import { effectWithin } from "../deadline.js"
 import { acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
 import { encodeEnvelope, flagEndStream } from "../envelope.js"
 import { type ServerRequest, type ServerResponse, tooLarge } from "../http.js"
-import { bodyPayload, envelopeChunk, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
+import { bodyPayload, parseMessage, serializeMessage, worthCompressing } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import { callDeadline, handlerResponses, respondStreaming } from "../server/calls.js"
+import { callDeadline, handlerMessages, respondStreaming } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -140,10 +140,7 @@ const handleStream = (
     return encodeEnvelope(flagEndStream, endStreamToJsonBytes(Headers.unsafeFromRecord(trailers), error))
   }
   return respondStreaming({
-    responses: checked instanceof ConnectError
-      ? Effect.fail(checked)
-      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config),
-    encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
+    ...handlerMessages(impl, ctx, request, checked, codec, responseCompression, config),
     deadline,
     headers: () => {
       const headers: Record<string, string> = {}

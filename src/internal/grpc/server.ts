@@ -13,9 +13,9 @@ import { ConnectError } from "../connectError.js"
 import { effectWithin } from "../deadline.js"
 import { encodeEnvelope } from "../envelope.js"
 import type { ServerRequest, ServerResponse } from "../http.js"
-import { envelopeChunk, envelopeMessage } from "../messages.js"
+import { envelopeMessage } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
-import { callDeadline, handlerResponses, respondStreaming, singleRequest } from "../server/calls.js"
+import { callDeadline, handlerMessages, respondStreaming, singleRequest } from "../server/calls.js"
 import { errorOfCause } from "../server/failure.js"
 import { HandlerContextImpl } from "../server/handlerContext.js"
 import type { ServerConfig, ServerProtocol } from "../server/protocol.js"
@@ -117,10 +117,7 @@ const serve = (web: boolean) =>
   // every field of a trailers-only response as a trailer, and the handler's headers would be lost.
   const codec = methodCodec(impl.method, type.json)
   return respondStreaming({
-    responses: checked instanceof ConnectError
-      ? Effect.fail(checked)
-      : handlerResponses(impl, ctx, request, checked.compression, codec.input, config),
-    encode: (messages) => envelopeChunk(codec.output, messages, responseCompression, config),
+    ...handlerMessages(impl, ctx, request, checked, codec, responseCompression, config),
     deadline,
     headers,
     // gRPC sends the status in HTTP trailers, gRPC-Web in an envelope after the messages.

@@ -17,7 +17,8 @@ import { type Deadline, deadlineAfter, effectWithin, pullWithin } from "../deadl
 import { decodeEnvelopes, decodeSingleEnvelope, type Envelope, envelopeHead, flagEndStream } from "../envelope.js"
 import type { PulledBody, ServerRequest, ServerResponse } from "../http.js"
 import { failWhenIdle } from "../idle.js"
-import { envelopePayload, parseMessage } from "../messages.js"
+import { envelopeChunk, envelopePayload, parseMessage } from "../messages.js"
+import type { MethodCodec } from "../methodCodec.js"
 import type { Serialization } from "../serialization.js"
 import { errorOfCause } from "./failure.js"
 import type { ServerConfig } from "./protocol.js"
@@ -168,21 +169,28 @@ export const singleRequest = <A>(
   )
 
 /**
- * The handler's response messages: a server-streaming handler's from its one request, read whole
- * (no request Stream: over h2c, where clients send no Content-Length, streaming it cost a call a
- * third of its CPU); any other's from the request's messages as they arrive.
+ * A streamed call's messages and their encoding, for `respondStreaming`: a server-streaming
+ * handler's from its one request, read whole (no request Stream: over h2c, where clients send no
+ * Content-Length, streaming it cost a call a third of its CPU); any other's from the request's
+ * messages as they arrive; or, when the request was refused before the handler (`checked`), that
+ * refusal.
  * @internal
  */
-export const handlerResponses = (
+export const handlerMessages = (
   impl: MethodImplementation,
   ctx: HandlerContext,
   request: ServerRequest,
-  compression: Compression | undefined,
-  serialization: Serialization<unknown>,
+  checked: { readonly compression: Compression | undefined } | ConnectError,
+  codec: MethodCodec,
+  responseCompression: Compression | undefined,
   config: ServerConfig
-): Effect.Effect<Stream.Stream<unknown, unknown>, unknown> => {
+): Pick<StreamedCall, "responses" | "encode"> => {
+  const encode = (messages: Chunk.Chunk<unknown>) => envelopeChunk(codec.output, messages, responseCompression, config)
+  if (checked instanceof ConnectError) return { responses: Effect.fail(checked), encode }
+  const { compression } = checked
   const single = impl.serverStreaming
-  return single !== undefined
-    ? Effect.map(singleRequest(request, compression, serialization, config), (message) => single(message, ctx))
-    : Effect.succeed(impl.streaming(requestStream(request, impl.method.methodKind, compression, serialization, config), ctx))
+  const responses = single !== undefined
+    ? Effect.map(singleRequest(request, compression, codec.input, config), (message) => single(message, ctx))
+    : Effect.succeed(impl.streaming(requestStream(request, impl.method.methodKind, compression, codec.input, config), ctx))
+  return { responses, encode }
 }
