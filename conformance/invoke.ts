@@ -126,7 +126,10 @@ const endOfRequests = (call: Call): Effect.Effect<boolean> =>
 /** The request stream of a client or half-duplex bidi call: delays, messages, then close (or cancel instead). */
 const requestStream = <A>(call: Call, messages: ReadonlyArray<A>): Stream.Stream<A> =>
   Stream.concat(
-    Stream.mapEffect(Stream.fromIterable(messages), (message) => delayed(call, message)),
+    // Without delays the messages are one chunk, which the client sends in one write.
+    call.request.requestDelayMs === 0
+      ? Stream.fromIterable(messages)
+      : Stream.mapEffect(Stream.fromIterable(messages), (message) => delayed(call, message)),
     Stream.unwrap(Effect.map(endOfRequests(call), (close) => (close ? Stream.empty : Stream.never)))
   )
 

@@ -10,22 +10,13 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import fc from "fast-check"
 import { ConnectError } from "connect-effect"
+import { concatBytes } from "../src/internal/bytes.js"
 import { decodeEnvelopes, encodeEnvelope, type Envelope, EnvelopeReader } from "../src/internal/envelope.js"
 
 const envelopeArb = fc.record({
   flags: fc.integer({ min: 0, max: 255 }),
   data: fc.uint8Array({ maxLength: 300 })
 })
-
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.byteLength
-  }
-  return out
-}
 
 /** Splits `bytes` at the given cut points (any values; reduced modulo the length, sorted). */
 const split = (bytes: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -91,20 +82,20 @@ describe("envelope framing", () => {
 
   it.effect("any envelopes, split into any chunks, decode back identically (EnvelopeReader)", () =>
     property([fc.array(envelopeArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 })], (envelopes, cuts) => {
-      const bytes = concat(envelopes.map((e) => encodeEnvelope(e.flags, e.data)))
+      const bytes = concatBytes(envelopes.map((e) => encodeEnvelope(e.flags, e.data)))
       expect(plain(readAll(split(bytes, cuts), 300))).toEqual(plain(envelopes))
     }, 500))
 
   it.effect("any envelopes, split into any chunks, decode back identically (decodeEnvelopes)", () =>
     property([fc.array(envelopeArb, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 })], async (envelopes, cuts) => {
-      const bytes = concat(envelopes.map((e) => encodeEnvelope(e.flags, e.data)))
+      const bytes = concatBytes(envelopes.map((e) => encodeEnvelope(e.flags, e.data)))
       const decoded = await Effect.runPromise(decodeStream(split(bytes, cuts), 300))
       expect(plain(decoded)).toEqual(plain(envelopes))
     }))
 
   it.effect("one byte at a time decodes the same as all at once", () =>
     property([fc.array(envelopeArb, { minLength: 1, maxLength: 5 })], (envelopes) => {
-      const bytes = concat(envelopes.map((e) => encodeEnvelope(e.flags, e.data)))
+      const bytes = concatBytes(envelopes.map((e) => encodeEnvelope(e.flags, e.data)))
       const oneByOne = Array.from(bytes, (b) => new Uint8Array([b]))
       expect(plain(readAll(oneByOne, 300))).toEqual(plain(readAll([bytes], 300)))
     }, 100))
@@ -120,7 +111,7 @@ describe("envelope framing", () => {
       [fc.array(envelopeArb, { minLength: 1, maxLength: 8 }), fc.nat(), fc.array(fc.nat(), { maxLength: 10 })],
       async (envelopes, cut, cuts) => {
         const encoded = envelopes.map((e) => encodeEnvelope(e.flags, e.data))
-        const bytes = concat(encoded)
+        const bytes = concatBytes(encoded)
         // A strict prefix that does not end on an envelope boundary.
         const boundaries = new Set<number>([0])
         let at = 0
@@ -176,7 +167,7 @@ describe("envelope framing", () => {
     Effect.gen(function*() {
       const first = encodeEnvelope(0, new Uint8Array([1, 2, 3]))
       const seen: Array<Envelope> = []
-      const error = yield* Stream.make(concat([first, new Uint8Array([0, 0])])).pipe(
+      const error = yield* Stream.make(concatBytes([first, new Uint8Array([0, 0])])).pipe(
         decodeEnvelopes(100),
         Stream.tap((e) => Effect.sync(() => seen.push(e))),
         Stream.runDrain,

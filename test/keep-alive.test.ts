@@ -74,7 +74,13 @@ const finishAndSendNext = (socket: Net.Socket) =>
 
 const smallLimits = ourServer({ readMaxBytes: 64 * 1024 })
 
-const endOfChunkedResponse = (t: string) => t.includes("\r\n0\r\n\r\n")
+/** Whether `t` holds a whole response, framed by its Content-Length or chunked. */
+const wholeResponse = (t: string) => {
+  const headEnd = t.indexOf("\r\n\r\n")
+  if (headEnd === -1) return false
+  const length = /\r\ncontent-length: (\d+)\r\n/i.exec(t.slice(0, headEnd + 2))
+  return length === null ? t.includes("\r\n0\r\n\r\n", headEnd) : t.length >= headEnd + 4 + Number(length[1])
+}
 
 describe("keep-alive connections", () => {
   it.live("serve the next request after a stream failed on an invalid message before its body ended", () =>
@@ -82,7 +88,7 @@ describe("keep-alive connections", () => {
       const socket = yield* connect
       startClientStream(socket)
       socket.write(chunk(envelope(Buffer.from([0xff, 0xff, 0xff]))))
-      expect(yield* readUntil(socket, endOfChunkedResponse)).toContain("invalid_argument")
+      expect(yield* readUntil(socket, wholeResponse)).toContain("invalid_argument")
       yield* finishAndSendNext(socket)
     }).pipe(Effect.provide(ourServer()), Effect.scoped))
 
@@ -91,7 +97,7 @@ describe("keep-alive connections", () => {
       const socket = yield* connect
       startClientStream(socket, "Connect-Timeout-Ms: 100\r\n")
       socket.write(chunk(envelope(toBinary(EchoRequestSchema, create(EchoRequestSchema, { text: "first" })))))
-      expect(yield* readUntil(socket, endOfChunkedResponse)).toContain("deadline_exceeded")
+      expect(yield* readUntil(socket, wholeResponse)).toContain("deadline_exceeded")
       yield* finishAndSendNext(socket)
     }).pipe(Effect.provide(ourServer()), Effect.scoped))
 
@@ -103,7 +109,7 @@ describe("keep-alive connections", () => {
       const big = envelope(Buffer.alloc(1024 * 1024, 7))
       socket.write(chunk(big))
       socket.write("0\r\n\r\n")
-      expect(yield* readUntil(socket, endOfChunkedResponse)).toContain("resource_exhausted")
+      expect(yield* readUntil(socket, wholeResponse)).toContain("resource_exhausted")
       const echo = Buffer.from(JSON.stringify({ text: "next" }))
       socket.write(
         "POST /connecteffect.test.v1.TestService/Echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +

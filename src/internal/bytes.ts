@@ -15,6 +15,19 @@ import { type HeadCheck, tooLarge } from "./http.js"
 export const headRefusal = (bytes: ByteAccumulator, before: number, head: HeadCheck | undefined): ConnectError | undefined =>
   head !== undefined && before < head.size && bytes.size >= head.size ? head.check(bytes.peek()) : undefined
 
+/** `parts` in one buffer; a lone part as it is. @internal */
+export const concatBytes = (parts: Iterable<Uint8Array>): Uint8Array => {
+  const list = Array.from(parts)
+  if (list.length === 1) return list[0]!
+  const joined = new Uint8Array(list.reduce((size, part) => size + part.byteLength, 0))
+  let offset = 0
+  for (const part of list) {
+    joined.set(part, offset)
+    offset += part.byteLength
+  }
+  return joined
+}
+
 /**
  * Bytes arriving in chunks of any size, gathered into one buffer. Each chunk is copied once
  * into a buffer that doubles as it fills (up to `capacityLimit`), so that the time and the memory

@@ -12,7 +12,10 @@ import { ConnectError } from "./connectError.js"
 /** @internal */
 export interface Deadline {
   readonly timeoutMs: number
+  /** When, in epoch milliseconds (what handlers see). */
   readonly at: number
+  /** When, on the monotonic clock (`performance.now()`), which the wall clock's steps do not move. */
+  readonly monotonicAt: number
   readonly error: () => ConnectError
 }
 
@@ -20,6 +23,7 @@ export interface Deadline {
 export const deadlineAfter = (timeoutMs: number, message: string): Deadline => ({
   timeoutMs,
   at: Date.now() + timeoutMs,
+  monotonicAt: performance.now() + timeoutMs,
   error: () => new ConnectError({ code: "deadline_exceeded", message: `${message} ${timeoutMs} ms` })
 })
 
@@ -29,14 +33,14 @@ export const deadlineOf = (timeout: Duration.DurationInput | undefined): Deadlin
     ? undefined
     : deadlineAfter(Duration.toMillis(Duration.decode(timeout)), "the call exceeded its timeout of")
 
-const remaining = (deadline: Deadline) => Math.max(0, deadline.at - Date.now())
+const remaining = (deadline: Deadline) => Math.max(0, deadline.monotonicAt - performance.now())
 
 /**
  * A failure once the deadline has passed is the deadline's: a peer that enforces the same
  * deadline (a gRPC server resets the stream with CANCEL) may be heard a moment before our timer.
  */
 const pastDeadline = <E>(deadline: Deadline) => (error: E): E | ConnectError =>
-  Date.now() >= deadline.at ? deadline.error() : error
+  performance.now() >= deadline.monotonicAt ? deadline.error() : error
 
 /** @internal */
 export const effectWithin = <A, E, R>(

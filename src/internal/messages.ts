@@ -6,7 +6,7 @@
 import type { DescMethodStreaming } from "@bufbuild/protobuf"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import { collectBounded } from "./bytes.js"
 import type { Compression } from "./compression.js"
 import { ConnectError } from "./connectError.js"
@@ -86,6 +86,7 @@ export const envelopeChunk = (
   compression: Compression | undefined,
   limits: WriteLimits
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, ConnectError> => {
+  if (Chunk.isEmpty(messages)) return Effect.succeed(Chunk.empty())
   const payloads: Array<Uint8Array> = []
   let size = 0
   for (const message of messages) {
@@ -152,3 +153,16 @@ export const parseMessage = <A>(serialization: Serialization<A>, bytes: Uint8Arr
     return Effect.fail(e as ConnectError)
   }
 }
+
+/**
+ * A stream of messages as envelopes, each chunk of them in one buffer (`envelopeChunk`): messages
+ * that are ready together go out in one write.
+ * @internal
+ */
+export const envelopeStream = <E>(
+  serialization: Serialization<unknown>,
+  messages: Stream.Stream<unknown, E>,
+  compression: Compression | undefined,
+  limits: WriteLimits
+): Stream.Stream<Uint8Array, E | ConnectError> =>
+  Stream.mapChunksEffect(messages, (chunk) => envelopeChunk(serialization, chunk, compression, limits))

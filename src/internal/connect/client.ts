@@ -18,7 +18,7 @@ import { decodeEnvelopes, flagEndStream } from "../envelope.js"
 import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
 import {
   bodyPayload,
-  envelopeMessage,
+  envelopeStream,
   envelopePayload,
   parseMessage,
   serializeMessage,
@@ -154,7 +154,7 @@ export const makeConnectTransport = (http: HttpClientAdapter, config: ClientConf
       // refusal, not with the transport's view of the abort.
       let refusal: ConnectError | undefined
       const preferRefusal = (error: ConnectError) => refusal ?? error
-      const encoded = Stream.mapEffect(requests, (message) => envelopeMessage(codec.input, message, config.sendCompression, config))
+      const encoded = envelopeStream(codec.input, requests, config.sendCompression, config)
       const body = Stream.tapError(encoded, (e) => Effect.sync(() => refusal = e))
       const response = yield* http.stream({
         method: "POST",

@@ -18,7 +18,7 @@ import { acceptEncodingValue, type Compression, findCompression } from "../compr
 import { ConnectError } from "../connectError.js"
 import { decodeEnvelopes, EnvelopeReader, flagCompressed } from "../envelope.js"
 import { baseUrlError, type ClientResponse, type HttpClientAdapter } from "../http.js"
-import { envelopeMessage, envelopePayload, parseMessage, streamingRequestBody } from "../messages.js"
+import { envelopeMessage, envelopePayload, envelopeStream, parseMessage, streamingRequestBody } from "../messages.js"
 import { methodCodec } from "../methodCodec.js"
 import type { RequestOptions, StreamResponse, Transport, UnaryResponse } from "../transport.js"
 import * as P from "./protocol.js"
@@ -220,7 +220,7 @@ export const makeGrpcTransport = (http: HttpClientAdapter, config: ClientConfig,
       // refusal, not with the transport's view of the abort.
       let refusal: ConnectError | undefined
       const preferRefusal = (error: ConnectError) => refusal ?? error
-      const body = Stream.mapEffect(requests, (message) => envelopeMessage(codec.input, message, config.sendCompression, config)).pipe(
+      const body = envelopeStream(codec.input, requests, config.sendCompression, config).pipe(
         Stream.tapError((e) => Effect.sync(() => refusal = e))
       )
       const response = yield* http.stream({

@@ -9,6 +9,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type Compression, acceptEncodingValue, findCompression, negotiateCompression } from "../compression.js"
+import { concatBytes } from "../bytes.js"
 import { ConnectError } from "../connectError.js"
 import { effectWithin } from "../deadline.js"
 import { encodeEnvelope } from "../envelope.js"
@@ -70,10 +71,7 @@ const respondUnary = (
     onSuccess: (message): Effect.Effect<ServerResponse> => {
       if (!web) return Effect.succeed({ status: 200, headers: headers(), body: message, trailers: () => trailers(undefined) })
       const end = encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(undefined)))
-      const body = new Uint8Array(message.byteLength + end.byteLength)
-      body.set(message)
-      body.set(end, message.byteLength)
-      return Effect.succeed({ status: 200, headers: headers(), body })
+      return Effect.succeed({ status: 200, headers: headers(), body: concatBytes([message, end]) })
     }
   })
 
@@ -113,8 +111,6 @@ const serve = (web: boolean) =>
     )
     return respondUnary(web, effectWithin(exchange, deadline), headers, trailers)
   }
-  // A streaming call keeps its headers apart even when it fails at once: grpc-go's client reads
-  // every field of a trailers-only response as a trailer, and the handler's headers would be lost.
   const codec = methodCodec(impl.method, type.json)
   return respondStreaming({
     ...handlerMessages(impl, ctx, request, checked, codec, responseCompression, config),
@@ -122,7 +118,10 @@ const serve = (web: boolean) =>
     headers,
     // gRPC sends the status in HTTP trailers, gRPC-Web in an envelope after the messages.
     end: (error) => web ? encodeEnvelope(P.flagTrailers, encodeWebTrailers(trailers(error))) : undefined,
-    trailers: web ? undefined : trailers
+    trailers: web ? undefined : trailers,
+    // Not when the handler set headers: grpc-go's client reads every field of a trailers-only
+    // response as a trailer, and they would be lost.
+    trailersOnly: (error) => web || ctx.setHeaders ? undefined : { ...headers(), ...trailers(error) }
   })
 }
 

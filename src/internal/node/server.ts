@@ -117,6 +117,17 @@ const writeResponse = (res: NodeResponse, response: ServerResponse, calls: CallC
     if (!res.stream.destroyed) res.stream.respond({ ...response.headers, ":status": response.status }, { endStream: true })
     return Effect.void
   }
+  if (body instanceof Uint8Array && trailers === undefined && "stream" in res) {
+    // END_STREAM on the DATA frame itself. The compatibility API ends a stream with an empty DATA
+    // frame a moment later; a client that stops sending once it has its answer (connect-go, short
+    // of its Content-Length) then has node:http2 reset the stream with PROTOCOL_ERROR first.
+    const stream = res.stream
+    if (!stream.destroyed && !stream.headersSent) {
+      stream.respond({ ...response.headers, "content-length": String(body.byteLength), ":status": response.status })
+      stream.end(body)
+    }
+    return Effect.void
+  }
   // node:http2's compatibility response has every method and event used from here on.
   const out = res as Http.ServerResponse
   if (body === undefined || body instanceof Uint8Array) {
@@ -245,7 +256,7 @@ export const nodeListener = (
   const fiber = call.fiber = runFork(
     readIdleTimeoutMs === undefined
       ? exchange(handler, request, res, calls)
-      : Effect.zipRight(exchange(handler, request, res, calls), Effect.sync(() => closeWhenStalled(req, clock, readIdleTimeoutMs)))
+      : Effect.zipRight(exchange(handler, request, res, calls), Effect.sync(() => closeWhenStalled(req, res, clock, readIdleTimeoutMs)))
   )
   if (!closed) calls.running.set(res, { request, fiber })
 }

@@ -8,25 +8,30 @@
  * @internal
  */
 import * as Http2 from "node:http2"
-import type { NodeRequest } from "./server.js"
+import type { NodeRequest, NodeResponse } from "./server.js"
 import type { BodyClock } from "./stream.js"
 
 /**
  * Closes an HTTP/2 stream whose response has been handed to node:http2, once that response is
- * out: a RST_STREAM sent before its trailers would lose them (and with them gRPC's status).
- * node:http2's compatibility response sends its trailers on "wantTrailers", after the last
- * data, and node:http2 submits them in a setImmediate: the close follows in one queued after
- * it. A peer that does not read the response either has the stream cancelled after `idleMs`.
+ * out: a RST_STREAM sent before its last frame would lose it (and with it gRPC's status). A
+ * response ended through the compatibility API (`viaCompat`) sends its trailers, or its
+ * END_STREAM, on "wantTrailers", after the last data, and node:http2 submits them in a
+ * setImmediate: the close follows in one queued after it. One ended on the stream itself is out
+ * once the stream has finished. A peer that does not read the response either has the stream
+ * cancelled after `idleMs`.
  */
-const closeStream = (stream: Http2.ServerHttp2Stream, idleMs: number) => {
+const closeStream = (stream: Http2.ServerHttp2Stream, viaCompat: boolean, idleMs: number) => {
   const close = () => setImmediate(() => stream.close(Http2.constants.NGHTTP2_NO_ERROR))
   if (stream.sentTrailers !== undefined || stream.state.localClose === 1) return close()
   const cancel = setTimeout(() => stream.close(Http2.constants.NGHTTP2_CANCEL), idleMs)
-  // After the compatibility response's own listener, which sends the trailers.
-  stream.once("wantTrailers", () => {
+  const done = () => {
     clearTimeout(cancel)
     close()
-  })
+  }
+  // After the compatibility response's own listener, which sends the trailers.
+  if (viaCompat) stream.once("wantTrailers", done)
+  else if (stream.writableFinished) done()
+  else stream.once("finish", done)
 }
 
 /**
@@ -36,7 +41,7 @@ const closeStream = (stream: Http2.ServerHttp2Stream, idleMs: number) => {
  * do once its response is complete.
  * @internal
  */
-export const closeWhenStalled = (req: NodeRequest, clock: BodyClock, idleMs: number): void => {
+export const closeWhenStalled = (req: NodeRequest, res: NodeResponse, clock: BodyClock, idleMs: number): void => {
   if (req.complete || req.destroyed) return
   let timer: ReturnType<typeof setTimeout> | undefined
   const stop = () => {
@@ -55,7 +60,7 @@ export const closeWhenStalled = (req: NodeRequest, clock: BodyClock, idleMs: num
       return
     }
     stop()
-    if (req.httpVersionMajor === 2) closeStream((req as Http2.Http2ServerRequest).stream, idleMs)
+    if (req.httpVersionMajor === 2) closeStream((req as Http2.Http2ServerRequest).stream, res.writableEnded, idleMs)
     else req.socket.destroySoon()
   }
   req.on("data", onData)

@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { concatBytes } from "../bytes.js"
 import type { Compression } from "../compression.js"
 import { ConnectError } from "../connectError.js"
 import { type Deadline, deadlineAfter, effectWithin, pullWithin } from "../deadline.js"
@@ -57,6 +58,29 @@ export interface StreamedCall {
   readonly end: (error: ConnectError | undefined) => Uint8Array | undefined
   /** The HTTP trailers, given the call's error if it failed (gRPC). */
   readonly trailers?: ((error: ConnectError | undefined) => Record<string, string>) | undefined
+  /**
+   * The whole response, in headers alone, of a call that failed before its first message, when
+   * the protocol answers so (gRPC's trailers-only); undefined to answer with headers and trailers.
+   */
+  readonly trailersOnly?: ((error: ConnectError) => Record<string, string> | undefined) | undefined
+}
+
+/**
+ * The response of a call that ended before its first message: written at once, with no pulls.
+ * A client may stop sending its request when it sees the headers, and a gRPC status sent a moment
+ * later could meet a reset instead (node:http2 resets a stream whose request ended short of its
+ * Content-Length, as connect-go's gRPC client ends one).
+ */
+const answeredAtOnce = (call: StreamedCall, error: ConnectError | undefined, last: Chunk.Chunk<Uint8Array>): ServerResponse => {
+  const only = error === undefined ? undefined : call.trailersOnly?.(error)
+  if (only !== undefined) return { status: 200, headers: only, body: undefined }
+  const trailers = call.trailers
+  return {
+    status: 200,
+    headers: call.headers(),
+    body: concatBytes(last),
+    ...(trailers === undefined ? {} : { trailers: () => trailers(error) })
+  }
 }
 
 /**
@@ -103,6 +127,7 @@ export const respondStreaming = (call: StreamedCall): Effect.Effect<ServerRespon
       if (Option.isSome(interrupted)) return yield* Effect.failCause(interrupted.value)
     }
     let pending = Exit.isSuccess(first) ? first.value : undefined
+    if (ended) return answeredAtOnce(call, error, pending ?? Chunk.empty())
     const body: PulledBody = {
       pull: Effect.suspend(() => {
         if (pending === undefined) return next

@@ -49,6 +49,13 @@ export class HandlerContextImpl implements HandlerContext {
     return this.trailers ??= new globalThis.Headers()
   }
 
+  /** Whether the handler set any response header. */
+  get setHeaders(): boolean {
+    if (this.headers === undefined) return false
+    for (const _ of this.headers.keys()) return true
+    return false
+  }
+
   /** Copies the response headers set by the handler into `target`, with an optional name prefix. */
   writeHeaders(target: Record<string, string>): void {
     this.headers?.forEach((value, name) => target[name] = value)
