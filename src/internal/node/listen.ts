@@ -95,6 +95,19 @@ const headerListSize = (raw: ReadonlyArray<string>) => {
 }
 
 /**
+ * Whether a call on `session` has a handler still at work: its response not ended, and not
+ * waiting on the peer either (bytes written that the peer has not taken).
+ */
+const answering = (calls: CallCount, session: Http2.ServerHttp2Session): boolean => {
+  for (const res of calls.running.keys()) {
+    if ("stream" in res && res.stream.session === session && !res.stream.writableEnded && res.stream.writableLength === 0) {
+      return true
+    }
+  }
+  return false
+}
+
+/**
  * Serves `listener` on one port over HTTP/1.1 and HTTP/2 (cleartext, or TLS when `tls` is
  * given) until the Scope closes.
  * @internal
@@ -149,7 +162,21 @@ export const listen = (
         onClosed?.()
       })
       // A session with no frames for this long is closed gracefully (streams in flight finish).
-      session.setTimeout(options.idleTimeoutMs, () => session.close())
+      session.setTimeout(options.idleTimeoutMs, () => {
+        session.close()
+        // Node 20 leaves a session that saw a protocol error open with its calls, which can no
+        // longer be answered (Node 22 closes it at once): once the grace is over, a session still
+        // open whose calls have all been answered, or wait on a peer silent all along, is done.
+        // A call still at work is looked at again a grace later (its own timeouts end it).
+        let cut: ReturnType<typeof setTimeout>
+        const check = () => {
+          if (session.destroyed) return
+          if (answering(calls, session)) cut = setTimeout(check, options.shutdownGraceMs)
+          else session.destroy()
+        }
+        cut = setTimeout(check, options.shutdownGraceMs)
+        session.once("close", () => clearTimeout(cut))
+      })
       session.on("error", () => session.destroy())
     })
 
