@@ -121,7 +121,7 @@ const serve = (web: boolean) =>
     trailers: web ? undefined : trailers,
     // Not when the handler set headers: grpc-go's client reads every field of a trailers-only
     // response as a trailer, and they would be lost.
-    trailersOnly: (error) => web || ctx.setHeaders ? undefined : { ...headers(), ...trailers(error) }
+    trailersOnly: (error) => web || ctx.hasHeaders ? undefined : { ...headers(), ...trailers(error) }
   })
 }
 

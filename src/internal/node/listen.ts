@@ -168,13 +168,11 @@ export const listen = (
         // longer be answered (Node 22 closes it at once): once the grace is over, a session still
         // open whose calls have all been answered, or wait on a peer silent all along, is done.
         // A call still at work is looked at again a grace later (its own timeouts end it).
-        let cut: ReturnType<typeof setTimeout>
-        const check = () => {
+        const cut = setTimeout(() => {
           if (session.destroyed) return
-          if (answering(calls, session)) cut = setTimeout(check, options.shutdownGraceMs)
+          if (answering(calls, session)) cut.refresh()
           else session.destroy()
-        }
-        cut = setTimeout(check, options.shutdownGraceMs)
+        }, options.shutdownGraceMs)
         session.once("close", () => clearTimeout(cut))
       })
       session.on("error", () => session.destroy())

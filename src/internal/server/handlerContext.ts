@@ -50,7 +50,7 @@ export class HandlerContextImpl implements HandlerContext {
   }
 
   /** Whether the handler set any response header. */
-  get setHeaders(): boolean {
+  get hasHeaders(): boolean {
     if (this.headers === undefined) return false
     for (const _ of this.headers.keys()) return true
     return false
