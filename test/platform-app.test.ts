@@ -16,8 +16,9 @@ import { createServer } from "node:http"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { TestServiceLive } from "./support/testService.js"
 
-const AppLive = Layer.unwrapEffect(Effect.gen(function*() {
-  const app = yield* ConnectServer.toHttpApp({ services: [TestService] })
+const appLive = (maxConcurrentCalls?: number) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+  const app = yield* ConnectServer.toHttpApp({ services: [TestService], ...(maxConcurrentCalls === undefined ? {} : { maxConcurrentCalls }) })
   const router = HttpRouter.empty.pipe(
     HttpRouter.get("/health", HttpServerResponse.text("ok")),
     HttpRouter.all(`/${TestService.typeName}/*`, app)
@@ -27,6 +28,8 @@ const AppLive = Layer.unwrapEffect(Effect.gen(function*() {
   Layer.provide(TestServiceLive),
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
 )
+
+const AppLive = appLive()
 
 const baseUrl = HttpServer.addressFormattedWith((address) => Effect.succeed(address))
 
@@ -97,5 +100,27 @@ describe("ConnectServer.toHttpApp", () => {
           }))
       })
     }
+  })
+})
+
+// Each call's Scope closes once its response is out. A unary call's was left open (its close
+// looked at the platform's response, not ours): harmless until maxConcurrentCalls counted calls
+// by their Scope, and every call past the 10,000th was refused.
+describe("ConnectServer.toHttpApp with maxConcurrentCalls", () => {
+  layer(appLive(3))((it) => {
+    it.effect("counts a call as served once it is answered: twenty of each kind one after another, three at most at once", () =>
+      Effect.gen(function*() {
+        const client = clientOf(yield* baseUrl, true)
+        for (let i = 0; i < 20; i++) {
+          const echoed = yield* Effect.promise(() => client.echo({ text: `call ${i}` }))
+          expect(echoed.text).toBe(`call ${i}`)
+          const streamed = yield* Effect.promise(async () => {
+            const out: Array<string> = []
+            for await (const r of client.serverStream({ text: "s", count: 2 })) out.push(r.text)
+            return out
+          })
+          expect(streamed).toEqual(["s 0", "s 1"])
+        }
+      }))
   })
 })

@@ -59,18 +59,18 @@ export const toHttpApp = (handler: ServerHandler): HttpApp.Default =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     Effect.flatMap(Scope.make(), (scope) =>
       Effect.onExit(
-        Effect.map(Scope.extend(handler(toServerRequest(request)), scope), (response) => {
-          const contentType = response.headers["content-type"]
-          const options = { status: response.status, headers: response.headers, ...(contentType === undefined ? {} : { contentType }) }
-          const body = response.body
-          if (body === undefined) return HttpServerResponse.empty(options)
-          if (body instanceof Uint8Array) return HttpServerResponse.uint8Array(body, options)
-          return HttpServerResponse.stream(Stream.ensuringWith(pulledBodyStream(body), (exit) => Scope.close(scope, exit)), options)
-        }),
+        Scope.extend(handler(toServerRequest(request)), scope),
         // A streamed body closes the scope itself, when it ends.
         (exit) =>
           Exit.isSuccess(exit) && exit.value.body !== undefined && !(exit.value.body instanceof Uint8Array)
             ? Effect.void
             : Scope.close(scope, Exit.isFailure(exit) ? exit : Exit.void)
-      )
+      ).pipe(Effect.map((response) => {
+        const contentType = response.headers["content-type"]
+        const options = { status: response.status, headers: response.headers, ...(contentType === undefined ? {} : { contentType }) }
+        const body = response.body
+        if (body === undefined) return HttpServerResponse.empty(options)
+        if (body instanceof Uint8Array) return HttpServerResponse.uint8Array(body, options)
+        return HttpServerResponse.stream(Stream.ensuringWith(pulledBodyStream(body), (exit) => Scope.close(scope, exit)), options)
+      }))
     ))
