@@ -6,7 +6,7 @@
  */
 import { type Client, Code as NodeCode, ConnectError as NodeConnectError, createClient, type Transport as NodeTransport } from "@connectrpc/connect"
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { ConnectError, ConnectService, ServerInterceptor } from "connect-effect"
 import { ConnectServer } from "connect-effect/node"
 import * as Context from "effect/Context"
@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 
@@ -174,4 +175,32 @@ describe("server interceptors and the request gate", () => {
         ])
       }))
   })
+})
+
+/** Acquires a resource for each unary call, in the call's Scope: released once the call has ended. */
+const perCallResource = ServerInterceptor.make<Journal | Scope.Scope>({
+  unary: (request, context, next) =>
+    Effect.zipRight(
+      Effect.acquireRelease(write(`acquired for ${context.method.name}`), () => write(`released for ${context.method.name}`)),
+      next(request)
+    )
+})
+
+describe("a server interceptor's resources", () => {
+  it.scoped("belong to the call: released once it has ended, before the next", () =>
+    Effect.gen(function*() {
+      const journal = Ref.unsafeMake<ReadonlyArray<string>>([])
+      const server = yield* Layer.build(
+        ConnectServer.layer({ services: [TestService], interceptors: [perCallResource] }).pipe(
+          Layer.provide(TestServiceLive),
+          Layer.provide(Layer.succeed(Journal, journal))
+        )
+      )
+      const { url } = Context.get(server, ConnectServer.ConnectServer)
+      const client = createClient(TestService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }))
+      yield* Effect.promise(() => client.echo({ text: "one" }))
+      yield* Effect.promise(() => client.echo({ text: "two" }))
+      const call = ["acquired for Echo", "service start Echo", expect.stringMatching(/^service end Echo Success/), "released for Echo"]
+      expect(yield* Ref.get(journal)).toEqual([...call, ...call])
+    }))
 })

@@ -56,6 +56,8 @@ const toClientResponse = (response: ServerResponse): ClientResponse => ({
 
 /** @internal */
 export const fromServerHandler = (handler: ServerHandler): HttpClientAdapter => ({
-  unary: (request, use) => Effect.scoped(Effect.flatMap(handler(toServerRequest(request)), (response) => use(toClientResponse(response)))),
-  stream: (request) => Effect.map(handler(toServerRequest(request)), toClientResponse)
+  unary: (request, use) =>
+    Effect.scoped(Effect.flatMap(Effect.scope, (scope) =>
+      Effect.flatMap(handler(toServerRequest(request), scope), (response) => use(toClientResponse(response))))),
+  stream: (request) => Effect.flatMap(Effect.scope, (scope) => Effect.map(handler(toServerRequest(request), scope), toClientResponse))
 })

@@ -125,8 +125,9 @@ const handleUnary = (
 const handleStream = (
   impl: MethodImplementation,
   request: ServerRequest,
-  config: ServerConfig
-): Effect.Effect<ServerResponse, never, Scope.Scope> => {
+  config: ServerConfig,
+  scope: Scope.Scope
+): Effect.Effect<ServerResponse> => {
   const type = P.parseContentType(request.headers[P.headerContentType])
   if (type === undefined || !type.stream) return unsupportedMediaType(true)
   const checked = preamble(request, config, request.headers[P.headerStreamEncoding], true)
@@ -150,15 +151,16 @@ const handleStream = (
       return headers
     },
     end: endStream
-  })
+  }, scope)
 }
 
 /** Serves one call of `impl` in the Connect protocol. */
 const handleConnect = (
   impl: MethodImplementation,
   request: ServerRequest,
-  config: ServerConfig
-): Effect.Effect<ServerResponse, never, Scope.Scope> => {
+  config: ServerConfig,
+  scope: Scope.Scope
+): Effect.Effect<ServerResponse> => {
   if (impl.method.methodKind === "unary") {
     if (request.method === "POST") return handleUnary(impl, request, config)
     const getAllowed = impl.method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS
@@ -166,7 +168,7 @@ const handleConnect = (
     return methodNotAllowed(getAllowed ? "GET, POST" : "POST")
   }
   if (request.method !== "POST") return methodNotAllowed("POST")
-  return handleStream(impl, request, config)
+  return handleStream(impl, request, config, scope)
 }
 
 /**

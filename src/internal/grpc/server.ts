@@ -79,8 +79,9 @@ const serve = (web: boolean) =>
 (
   impl: MethodImplementation,
   request: ServerRequest,
-  config: ServerConfig
-): Effect.Effect<ServerResponse, never, Scope.Scope> => {
+  config: ServerConfig,
+  scope: Scope.Scope
+): Effect.Effect<ServerResponse> => {
   if (request.method !== "POST") return Effect.succeed(plain(405, { allow: "POST" }))
   const type = P.parseContentType(request.headers[P.headerContentType])
   if (type === undefined || type.web !== web) return Effect.succeed(plain(415, {}))
@@ -122,7 +123,7 @@ const serve = (web: boolean) =>
     // Not when the handler set headers: grpc-go's client reads every field of a trailers-only
     // response as a trailer, and they would be lost.
     trailersOnly: (error) => web || ctx.hasHeaders ? undefined : { ...headers(), ...trailers(error) }
-  })
+  }, scope)
 }
 
 /** A call answered before its body is read: trailers-only, the status in the headers. */

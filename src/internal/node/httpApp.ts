@@ -59,7 +59,7 @@ export const toHttpApp = (handler: ServerHandler): HttpApp.Default =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     Effect.flatMap(Scope.make(), (scope) =>
       Effect.onExit(
-        Scope.extend(handler(toServerRequest(request)), scope),
+        handler(toServerRequest(request), scope),
         // A streamed body closes the scope itself, when it ends.
         (exit) =>
           Exit.isSuccess(exit) && exit.value.body !== undefined && !(exit.value.body instanceof Uint8Array)

@@ -4,10 +4,12 @@
  * request and nothing between the socket and the protocol.
  * @internal
  */
+import type * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import type * as Http from "node:http"
 import type * as Http2 from "node:http2"
 import { constants as Http2Constants } from "node:http2"
@@ -15,7 +17,7 @@ import type { TLSSocket } from "node:tls"
 import { ConnectError } from "../connectError.js"
 import { serverShuttingDown } from "../server/calls.js"
 import type { PeerCertificate } from "../server/service.js"
-import type { Connection, PulledBody, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
+import type { Connection, PulledBody, ReadOptions, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
 import { closeWhenStalled } from "./stalledBody.js"
 import { type BodyClock, readChunks, readWhole } from "./stream.js"
@@ -76,22 +78,34 @@ const connectionOf = (req: NodeRequest): Connection => {
 
 const plainHttp2: Connection = { httpVersion: "2", peerCertificate: () => undefined }
 
-/** @internal */
-export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/", clock?: BodyClock): ServerRequest => {
-  const headers = fromNodeHeaders(req.headers)
-  return {
-    connection: connectionOf(req),
-    method: req.method ?? "GET",
-    ...splitUrl(url),
-    headers,
-    // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
-    get body() {
-      return readChunks(req, aborted, clock)
-    },
-    // Past the limit, the rest of the body flows away unread.
-    bytes: (maxBytes, options) => readWhole(req, headers, maxBytes, aborted, { ...options, clock })
+/** A request of node:http or node:http2, as the universal model sees it. */
+class NodeServerRequest implements ServerRequest {
+  readonly connection: Connection
+  readonly method: string
+  readonly path: string
+  readonly search: string
+  readonly headers: Headers.Headers
+  constructor(readonly req: NodeRequest, url: string, readonly clock: BodyClock | undefined) {
+    this.connection = connectionOf(req)
+    this.method = req.method ?? "GET"
+    const { path, search } = splitUrl(url)
+    this.path = path
+    this.search = search
+    this.headers = fromNodeHeaders(req.headers)
+  }
+  // Built on first use: a unary call reads its body with `bytes` and never needs the Stream.
+  get body() {
+    return readChunks(this.req, aborted, this.clock)
+  }
+  // Past the limit, the rest of the body flows away unread.
+  bytes(maxBytes: number, options?: ReadOptions) {
+    return readWhole(this.req, this.headers, maxBytes, aborted, { ...options, clock: this.clock })
   }
 }
+
+/** @internal */
+export const toServerRequest = (req: NodeRequest, url: string = req.url ?? "/", clock?: BodyClock): ServerRequest =>
+  new NodeServerRequest(req, url, clock)
 
 const waitForDrain = (res: Http.ServerResponse) =>
   Effect.async<void>((resume) => {
@@ -196,9 +210,13 @@ export interface CallCount {
   onReset: ((session: Http2.Http2Session) => void) | undefined
 }
 
-/** Serves `request` with `handler`, writing the response to `res`. */
+/** Serves `request` with `handler`, writing the response to `res`, in the call's Scope. */
 const exchange = (handler: ServerHandler, request: ServerRequest, res: NodeResponse, calls: CallCount) =>
-  Effect.scoped(Effect.flatMap(handler(request), (response) => writeResponse(res, response, calls)))
+  Effect.flatMap(Scope.make(), (scope) =>
+    Effect.onExit(
+      Effect.flatMap(handler(request, scope), (response) => writeResponse(res, response, calls)),
+      (exit) => Scope.close(scope, exit)
+    ))
 
 /**
  * Ends the calls still running when a server's shutdown grace is over, with unavailable in each

@@ -9,7 +9,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { concatBytes } from "../bytes.js"
 import type { Compression } from "../compression.js"
@@ -90,7 +90,10 @@ const answeredAtOnce = (call: StreamedCall, error: ConnectError | undefined, las
  * only interruption ends the response otherwise.
  * @internal
  */
-export const respondStreaming = (call: StreamedCall): Effect.Effect<ServerResponse, never, Scope.Scope> =>
+export const respondStreaming = (call: StreamedCall, scope: Scope.Scope): Effect.Effect<ServerResponse> =>
+  Scope.extend(streamedResponse(call), scope)
+
+const streamedResponse = (call: StreamedCall): Effect.Effect<ServerResponse, never, Scope.Scope> =>
   Effect.gen(function*() {
     let error: ConnectError | undefined
     let ended = false

@@ -179,7 +179,7 @@ export const withCors = (handler: ServerHandler, options: CorsOptions): ServerHa
       }
     }
   }
-  return (request) => {
+  return (request, scope) => {
     const origin = request.headers.origin
     if (origin !== undefined && request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
       const allowOrigin = policy.allowOrigin(origin)
@@ -191,6 +191,6 @@ export const withCors = (handler: ServerHandler, options: CorsOptions): ServerHa
           : { status: 204, headers: { vary, ...allowed(allowOrigin), ...policy.preflight }, body: undefined }
       )
     }
-    return Effect.map(handler(request), decorate(origin))
+    return Effect.map(handler(request, scope), decorate(origin))
   }
 }

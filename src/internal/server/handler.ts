@@ -43,6 +43,7 @@ export const makeServerHandler = (setup: HandlerSetup): Effect.Effect<ServerHand
     return makeRouter(services, setup.protocols, setup.config, {
       gate: gate === undefined ? undefined : (request) => Effect.provide(gate(request), context) as Effect.Effect<void, ConnectError>,
       maxConcurrentCalls: setup.maxConcurrentCalls,
-      shuttingDown: setup.shuttingDown
+      shuttingDown: setup.shuttingDown,
+      hooked: gate !== undefined || interceptors.length > 0
     })
   })

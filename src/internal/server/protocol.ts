@@ -29,12 +29,13 @@ export interface ServerConfig {
 export interface ServerProtocol {
   /** Whether `request` speaks this protocol (its content type, and for Connect GET, its method). */
   readonly accepts: (request: ServerRequest) => boolean
-  /** Serves one call of `impl`. */
+  /** Serves one call of `impl`; `scope` is the call's (see `ServerHandler`). */
   readonly serve: (
     impl: MethodImplementation,
     request: ServerRequest,
-    config: ServerConfig
-  ) => Effect.Effect<ServerResponse, never, Scope.Scope>
+    config: ServerConfig,
+    scope: Scope.Scope
+  ) => Effect.Effect<ServerResponse>
   /** The answer to a path that names no method, in this protocol's terms. */
   readonly notFound: (request: ServerRequest) => ServerResponse
   /** The answer to a call of `method` refused before its body was read (by the request gate). */

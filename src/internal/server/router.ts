@@ -32,17 +32,19 @@ const admission = (max: number) => {
   })
   // Scope.addFinalizer, not acquireRelease: its finalizer restores the fiber's refs and context
   // as they were at acquisition, a diff and a patch that cost a unary call a tenth of its CPU.
-  const enter = Effect.uninterruptible(Effect.flatMap(Effect.scope, (scope) => {
-    inFlight++
-    return Scope.addFinalizer(scope, leave)
-  }))
+  const enter = (scope: Scope.Scope) =>
+    Effect.uninterruptible(Effect.suspend(() => {
+      inFlight++
+      return Scope.addFinalizer(scope, leave)
+    }))
   return (
     request: ServerRequest,
     impl: MethodImplementation,
     protocol: ServerProtocol,
-    serve: () => Effect.Effect<ServerResponse, never, Scope.Scope>
-  ): Effect.Effect<ServerResponse, never, Scope.Scope> =>
-    inFlight >= max ? Effect.succeed(protocol.reject(request, impl.method, overloaded)) : Effect.zipRight(enter, serve())
+    scope: Scope.Scope,
+    serve: () => Effect.Effect<ServerResponse>
+  ): Effect.Effect<ServerResponse> =>
+    inFlight >= max ? Effect.succeed(protocol.reject(request, impl.method, overloaded)) : Effect.zipRight(enter(scope), serve())
 }
 
 /** What stands between a routed call and its protocol. @internal */
@@ -53,6 +55,11 @@ export interface Checks {
   readonly maxConcurrentCalls?: number | undefined
   /** Whether the server is shutting down: a call routed then is refused with unavailable. */
   readonly shuttingDown?: (() => boolean) | undefined
+  /**
+   * Whether the user's hooks (gate, interceptors) run in the call: they find its Scope in the
+   * context, so that what they acquire is released when the call ends.
+   */
+  readonly hooked?: boolean | undefined
 }
 
 /** @internal */
@@ -60,7 +67,7 @@ export const makeRouter = (
   services: ReadonlyArray<Registered<DescService>>,
   protocols: readonly [ServerProtocol, ...Array<ServerProtocol>],
   config: ServerConfig,
-  { gate, maxConcurrentCalls, shuttingDown }: Checks = {}
+  { gate, hooked = false, maxConcurrentCalls, shuttingDown }: Checks = {}
 ): ServerHandler => {
   const routes = new Map<string, MethodImplementation>()
   for (const { service, methods } of services) {
@@ -68,16 +75,21 @@ export const makeRouter = (
   }
   const [fallback] = protocols
   const admit = maxConcurrentCalls === undefined ? undefined : admission(maxConcurrentCalls)
-  const route: ServerHandler = (request) => {
+  const route: ServerHandler = (request, scope) => {
     const protocol = protocols.find((p) => p.accepts(request)) ?? fallback
     const impl = routes.get(request.path)
     if (impl === undefined) return Effect.succeed(protocol.notFound(request))
     if (shuttingDown?.()) return Effect.succeed(protocol.reject(request, impl.method, serverShuttingDown))
-    if (admit === undefined) return gated(request, impl, protocol)
-    return admit(request, impl, protocol, () => gated(request, impl, protocol))
+    const serve = () => hooked ? Scope.extend(gated(request, impl, protocol, scope), scope) : gated(request, impl, protocol, scope)
+    return admit === undefined ? serve() : admit(request, impl, protocol, scope, serve)
   }
-  const gated = (request: ServerRequest, impl: MethodImplementation, protocol: ServerProtocol) => {
-    if (gate === undefined) return protocol.serve(impl, request, config)
+  const gated = (
+    request: ServerRequest,
+    impl: MethodImplementation,
+    protocol: ServerProtocol,
+    scope: Scope.Scope
+  ): Effect.Effect<ServerResponse> => {
+    if (gate === undefined) return protocol.serve(impl, request, config, scope)
     return Effect.matchCauseEffect(
       gate({ method: impl.method, headers: request.headers, httpVersion: request.connection.httpVersion }),
       {
@@ -85,7 +97,7 @@ export const makeRouter = (
           Cause.isInterruptedOnly(cause)
             ? Effect.failCause(cause as Cause.Cause<never>)
             : Effect.map(errorOfCause(cause), (error) => protocol.reject(request, impl.method, error)),
-        onSuccess: () => protocol.serve(impl, request, config)
+        onSuccess: () => protocol.serve(impl, request, config, scope)
       }
     )
   }
