@@ -1,7 +1,7 @@
 // Client calls/s: --concurrency loops of unary Say (binary codec) against --url, each calling
 // back to back until a deadline, with our client or connect-node's, in Connect over HTTP/1.1 or
-// with --protocol grpc in gRPC over h2c (then grpc-js's client too). A warm-up of a quarter of
-// --seconds runs first on the same client and is not counted. With --chunked, every call asks the
+// with --protocol grpc in gRPC over h2c (then grpc-js's client too, and a raw node:http2 one as
+// a ceiling). A warm-up of a quarter of --seconds runs first on the same client and is not counted. With --chunked, every call asks the
 // raw server for a chunked response body (see `chunkedHeader`).
 // Prints one JSON line: { "calls": n, "failures": n, "seconds": s, "cpuMicrosPerCall": µs }, the
 // last being the process's CPU time (user + system) over the counted phase, per call.
@@ -26,7 +26,8 @@ const protocols: Record<string, Record<string, Client>> = {
   grpc: {
     "connect-effect": () => import("./clients/connect-effect-grpc.js"),
     "connect-node": () => import("./clients/connect-node-grpc.js"),
-    "grpc-js": () => import("./clients/grpc-js.js")
+    "grpc-js": () => import("./clients/grpc-js.js"),
+    raw: () => import("./clients/raw-grpc.js")
   }
 }
 
@@ -44,7 +45,7 @@ const client = protocols[values.protocol]?.[values.impl ?? ""]
 if (client === undefined || values.url === undefined) {
   console.error(
     "usage: client-load.ts --impl connect-effect|connect-effect-platform|connect-node --url U [--concurrency K] [--seconds T] [--chunked]\n" +
-      "       client-load.ts --protocol grpc --impl connect-effect|connect-node|grpc-js --url U [--concurrency K] [--seconds T]"
+      "       client-load.ts --protocol grpc --impl connect-effect|connect-node|grpc-js|raw --url U [--concurrency K] [--seconds T]"
   )
   process.exit(2)
 }

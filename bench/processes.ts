@@ -111,7 +111,7 @@ export const cpuMicros = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) * 1e6 / clockTicksPerSecond
 }
 
-export type ClientImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "grpc-js"
+export type ClientImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "grpc-js" | "raw"
 
 export interface ClientLoad {
   readonly perSecond: number

@@ -278,9 +278,10 @@ await measureIntroduce("h2c", grpcIntroduceMetric, grpcHeaders, h2Servers, grpcM
 // Only the raw server can answer with a chunked body on request.
 const clientTarget = servers.get("raw") ?? servers.get("connect-node")
 // The clients of the servers listed: connect-effect's two paths (undici directly, and an
-// @effect/platform HttpClient) and connect-node's; in gRPC, ours (node:http2), connect-node's and grpc-js's.
+// @effect/platform HttpClient) and connect-node's; in gRPC, ours (node:http2), connect-node's, grpc-js's and a raw
+// node:http2 client, the ceiling of any client there.
 const clientImpls = (["connect-effect", "connect-effect-platform", "connect-node"] as const).filter((impl) => impls.includes(impl))
-const grpcClientImpls = (["connect-effect", "connect-node", "grpc-js"] as const).filter((impl) => impls.includes(impl))
+const grpcClientImpls = (["connect-effect", "connect-node", "grpc-js", "raw"] as const).filter((impl) => impls.includes(impl))
 const grpcClientTarget = grpcMeasured.includes(grpcClientServer) ? h2Servers.get(grpcClientServer) : undefined
 const clientRuns = [
   ...(clientTarget === undefined || !h1 ? [] : [

@@ -9,6 +9,8 @@ import { readdirSync, readlinkSync } from "node:fs"
 export interface ServerReport {
   readonly rssBytes: number
   readonly heapUsedBytes: number
+  /** What V8 holds for its heap, used or not: the part of the RSS that is V8's. */
+  readonly heapTotalBytes: number
   /** Memory of Buffers and other objects outside the V8 heap. */
   readonly externalBytes: number
   readonly http2Sessions: number

@@ -38,6 +38,7 @@ const main = Effect.gen(function*() {
     return {
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
+      heapTotalBytes: memory.heapTotal,
       externalBytes: memory.external,
       ...activity,
       fibers: fibers.count()
