@@ -20,6 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { PropertyName } from "./ConnectClient.js"
+import { callContext } from "./internal/callContext.js"
 import type { ConnectError } from "./internal/connectError.js"
 import { propertyName } from "./internal/propertyName.js"
 import { interceptImplementation, type ServerInterceptor, type ServerInterceptorContext } from "./internal/interceptor/server.js"
@@ -190,7 +191,8 @@ export const toLayer = <
 ): Layer.Layer<Registered<S>, never, HandlersContext<H> | ServerInterceptorContext<I[number]>> =>
   Layer.effect(
     tag(service),
-    Effect.map(Effect.context<HandlersContext<H>>(), (context): Registered<S> => {
+    Effect.map(Effect.context<HandlersContext<H>>(), (built): Registered<S> => {
+      const context = callContext(built)
       const provide = context.unsafeMap.size === 0
         ? <A, E>(effect: Effect.Effect<A, E, any>) => effect as Effect.Effect<A, E>
         : <A, E>(effect: Effect.Effect<A, E, any>) => Effect.provide(effect, context) as Effect.Effect<A, E>

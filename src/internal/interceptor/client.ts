@@ -1,11 +1,12 @@
 // Everything here is public through src/ClientInterceptor.ts; it lives here so that internals never import a public module.
 import type { DescMethodStreaming, DescMethodUnary } from "@bufbuild/protobuf"
 import * as Headers from "@effect/platform/Headers"
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { ConnectError } from "../connectError.js"
+import { callContext } from "../callContext.js"
 import type { Peer, StreamResponse, Transport, UnaryResponse } from "../transport.js"
 
 /**
@@ -95,7 +96,7 @@ export type ClientInterceptorContext<I> = I extends ClientInterceptor<infer R> ?
  * out: a stream hook's resources belong to the call, not to the Layer.
  */
 const provider = (installed: Context.Context<never>) => {
-  const context = Context.omit(Scope.Scope)(installed) as Context.Context<never>
+  const context = callContext(installed)
   return context.unsafeMap.size === 0
     ? <A, E>(effect: Effect.Effect<A, E, any>) => effect as Effect.Effect<A, E>
     : <A, E>(effect: Effect.Effect<A, E, any>) => Effect.provide(effect, context) as Effect.Effect<A, E>

@@ -1,11 +1,11 @@
 // Everything here is public through src/ServerInterceptor.ts; it lives here so that internals never import a public module.
 import type { DescMethod } from "@bufbuild/protobuf"
 import type * as Headers from "@effect/platform/Headers"
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { ConnectError } from "../connectError.js"
+import { callContext } from "../callContext.js"
 import type { HandlerContext, MethodImplementation } from "../server/service.js"
 
 /**
@@ -116,7 +116,7 @@ export const interceptImplementation = (
   installed: Context.Context<never>
 ): MethodImplementation => {
   // The installer's Scope is left out: what a hook acquires belongs to the call, not to the Layer.
-  const context = Context.omit(Scope.Scope)(installed) as Context.Context<never>
+  const context = callContext(installed)
   const provided = context.unsafeMap.size > 0
   let unary = impl.unary
   let streaming = impl.streaming

@@ -5,10 +5,9 @@
  * @internal
  */
 import type { DescService } from "@bufbuild/protobuf"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Scope from "effect/Scope"
 import type { ConnectError } from "../connectError.js"
+import { callContext } from "../callContext.js"
 import type { ServerHandler } from "../http.js"
 import { interceptImplementation, type RequestGate, type ServerInterceptor } from "../interceptor/server.js"
 import type { ServerConfig, ServerProtocol } from "./protocol.js"
@@ -32,7 +31,7 @@ export interface HandlerSetup {
 export const makeServerHandler = (setup: HandlerSetup): Effect.Effect<ServerHandler, never, any> =>
   Effect.gen(function*() {
     // The builder's Scope is left out: what a gate or an interceptor acquires belongs to the call.
-    const context = Context.omit(Scope.Scope)(yield* Effect.context<never>()) as Context.Context<never>
+    const context = callContext(yield* Effect.context<never>())
     const interceptors = setup.interceptors ?? []
     const registered = yield* Effect.forEach(setup.services, (service) => serviceTag(service))
     const services = interceptors.length === 0 ? registered : registered.map((r) => ({
