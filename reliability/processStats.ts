@@ -9,8 +9,10 @@ import { readdirSync, readlinkSync } from "node:fs"
 export interface ServerReport {
   readonly rssBytes: number
   readonly heapUsedBytes: number
-  /** What V8 holds for its heap, used or not: the part of the RSS that is V8's. */
+  /** What V8 holds for its heap, used or not (not the freed pages it keeps pooled for reuse). */
   readonly heapTotalBytes: number
+  /** At rest: the RSS after a further GC that reduces V8's footprint, returning its pooled pages. */
+  readonly rssAfterReducingGcBytes?: number | undefined
   /** Memory of Buffers and other objects outside the V8 heap. */
   readonly externalBytes: number
   readonly http2Sessions: number

@@ -14,7 +14,7 @@ export interface Sample extends ServerStats {
   readonly clientHeapUsedBytes: number
 }
 
-export type Measure = Exclude<keyof Sample, "phase" | "atMs">
+export type Measure = Exclude<keyof Sample, "phase" | "atMs" | "rssAfterReducingGcBytes">
 
 export interface Range {
   readonly min: number
