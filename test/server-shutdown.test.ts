@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConnectClient, ConnectService } from "connect-effect"
 import { ConnectServer, NodeTransport } from "connect-effect/node"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -69,7 +70,11 @@ const streamThroughShutdown = ({ http, protocol }: Case, shutdownGraceMs: number
     const { scope, server, stopped } = yield* startServer(shutdownGraceMs)
     const client = yield* clientOf(server.url, protocol, http)
     const received: Array<string> = []
-    const reading = yield* Effect.fork(Effect.exit(Stream.runForEach(client.serverStream(request), (m) => Effect.sync(() => received.push(m.text)))))
+    const first = yield* Deferred.make<void>()
+    const reading = yield* Effect.fork(Effect.exit(Stream.runForEach(client.serverStream(request), (m) =>
+      Effect.zipRight(Effect.sync(() => received.push(m.text)), Deferred.succeed(first, undefined)))))
+    // The stream is under way (a fixed wait was not always enough on a loaded machine), and runs a little.
+    yield* Effect.race(Deferred.await(first), Fiber.await(reading))
     yield* Effect.sleep("100 millis")
     const start = Date.now()
     yield* Scope.close(scope, Exit.void)
