@@ -12,6 +12,7 @@ import type { Compression } from "./compression.js"
 import { ConnectError } from "./connectError.js"
 import { encodeEnvelope, type Envelope, flagCompressed } from "./envelope.js"
 import type { Body } from "./http.js"
+import { SizedWriter } from "./protobufBinary.js"
 import type { Serialization } from "./serialization.js"
 
 /** @internal */
@@ -67,13 +68,58 @@ export const envelopeMessage = (
   message: unknown,
   compression: Compression | undefined,
   limits: WriteLimits
-): Effect.Effect<Uint8Array, ConnectError> =>
-  Effect.flatMap(serializeMessage(serialization, message, limits.writeMaxBytes), (bytes) => {
+): Effect.Effect<Uint8Array, ConnectError> => {
+  const framed = frameSized(serialization, [message], compression, limits)
+  if (framed !== undefined) return Effect.succeed(framed)
+  return Effect.flatMap(serializeMessage(serialization, message, limits.writeMaxBytes), (bytes) => {
     const use = worthCompressing(compression, bytes.byteLength, limits.compressMinBytes)
     return use === undefined
       ? Effect.succeed(encodeEnvelope(0, bytes))
       : Effect.map(use.compress(bytes), (compressed) => encodeEnvelope(flagCompressed, compressed))
   })
+}
+
+/**
+ * Messages as envelopes in one buffer of their exact size, each written in place after its
+ * prefix; undefined when one needs more than framing (JSON, a message the sized encoder
+ * declines, one over writeMaxBytes or worth compressing, one that fails to encode): the general
+ * path then writes them, or fails with the reason.
+ */
+const frameSized = (
+  serialization: Serialization<unknown>,
+  messages: Iterable<unknown>,
+  compression: Compression | undefined,
+  limits: WriteLimits
+): Uint8Array | undefined => {
+  const sized = serialization.sized
+  if (sized === undefined) return undefined
+  const values: Array<unknown> = []
+  const lengths: Array<number> = []
+  const sizes: Array<number> = []
+  let total = 0
+  try {
+    for (const message of messages) {
+      const value = sized.toMessage(message)
+      const length = sized.encoder.measure(value, sizes)
+      if (length < 0 || length > limits.writeMaxBytes || worthCompressing(compression, length, limits.compressMinBytes)) {
+        return undefined
+      }
+      values.push(value)
+      lengths.push(length)
+      total += length + 5
+    }
+  } catch {
+    return undefined
+  }
+  const writer = new SizedWriter(new Uint8Array(total), 0, sizes)
+  const view = writer.dataView()
+  for (let i = 0; i < values.length; i++) {
+    view.setUint32(writer.pos + 1, lengths[i]!)
+    writer.pos += 5
+    sized.encoder.write(values[i], writer)
+  }
+  return writer.bytes
+}
 
 /**
  * A chunk of messages as envelopes, framed into one buffer when none needs compressing: one
@@ -87,6 +133,8 @@ export const envelopeChunk = (
   limits: WriteLimits
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, ConnectError> => {
   if (Chunk.isEmpty(messages)) return Effect.succeed(Chunk.empty())
+  const sized = frameSized(serialization, messages, compression, limits)
+  if (sized !== undefined) return Effect.succeed(Chunk.of(sized))
   const payloads: Array<Uint8Array> = []
   let size = 0
   for (const message of messages) {

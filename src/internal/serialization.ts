@@ -5,6 +5,7 @@
 import type { DescMessage, MessageShape, Registry } from "@bufbuild/protobuf"
 import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf"
 import { ConnectError } from "./connectError.js"
+import { type SizedEncoder, sizedEncoder, SizedWriter } from "./protobufBinary.js"
 
 /** @internal */
 export interface Serialization<A> {
@@ -12,6 +13,14 @@ export interface Serialization<A> {
   readonly parse: (bytes: Uint8Array) => A
   /** Throws a ConnectError (internal) on a message that cannot be encoded. */
   readonly serialize: (message: unknown) => Uint8Array
+  /**
+   * Binary only: the encoder that measures messages before writing them, so that several go
+   * into one buffer (JSON is only measured by writing it), and what it takes (`toMessage`).
+   */
+  readonly sized?: {
+    readonly encoder: SizedEncoder
+    readonly toMessage: (value: unknown) => unknown
+  }
 }
 
 const textEncoder = new TextEncoder()
@@ -60,46 +69,62 @@ export const makeSerialization = <Desc extends DescMessage>(
   schema: Desc,
   json: boolean,
   registry: Registry | undefined
+): Serialization<MessageShape<Desc>> => json ? jsonSerialization(schema, registry) : binarySerialization(schema)
+
+const jsonSerialization = <Desc extends DescMessage>(
+  schema: Desc,
+  registry: Registry | undefined
 ): Serialization<MessageShape<Desc>> => {
   const readOptions = { ignoreUnknownFields: true, ...(registry === undefined ? {} : { registry }) }
   const writeOptions = registry === undefined ? {} : { registry }
-  return json
-    ? {
-      parse: (bytes) => {
-        if (nestsTooDeep(bytes)) {
-          throw new ConnectError({
-            code: "invalid_argument",
-            message: `cannot decode message ${schema.typeName} from JSON: nested deeper than ${maxJsonDepth}`
-          })
-        }
-        try {
-          return fromJsonString(schema, textDecoder.decode(bytes), readOptions)
-        } catch (e) {
-          throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from JSON: ${describe(e)}`, cause: e })
-        }
-      },
-      serialize: (message) => {
-        try {
-          return textEncoder.encode(toJsonString(schema, toMessage(schema, message), writeOptions))
-        } catch (e) {
-          throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to JSON: ${describe(e)}`, cause: e })
-        }
+  return {
+    parse: (bytes) => {
+      if (nestsTooDeep(bytes)) {
+        throw new ConnectError({
+          code: "invalid_argument",
+          message: `cannot decode message ${schema.typeName} from JSON: nested deeper than ${maxJsonDepth}`
+        })
+      }
+      try {
+        return fromJsonString(schema, textDecoder.decode(bytes), readOptions)
+      } catch (e) {
+        throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from JSON: ${describe(e)}`, cause: e })
+      }
+    },
+    serialize: (message) => {
+      try {
+        return textEncoder.encode(toJsonString(schema, toMessage(schema, message), writeOptions))
+      } catch (e) {
+        throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to JSON: ${describe(e)}`, cause: e })
       }
     }
-    : {
-      parse: (bytes) => {
-        try {
-          return fromBinary(schema, bytes)
-        } catch (e) {
-          throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from binary: ${describe(e)}`, cause: e })
-        }
-      },
-      serialize: (message) => {
-        try {
-          return toBinary(schema, toMessage(schema, message))
-        } catch (e) {
-          throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to binary: ${describe(e)}`, cause: e })
-        }
+  }
+}
+
+/** Messages the sized encoder declines (see protobufBinary) are written by `toBinary`. */
+const binarySerialization = <Desc extends DescMessage>(schema: Desc): Serialization<MessageShape<Desc>> => {
+  const encoder = sizedEncoder(schema)
+  return {
+    sized: { encoder, toMessage: (value) => toMessage(schema, value) },
+    parse: (bytes) => {
+      try {
+        return fromBinary(schema, bytes)
+      } catch (e) {
+        throw new ConnectError({ code: "invalid_argument", message: `cannot decode message ${schema.typeName} from binary: ${describe(e)}`, cause: e })
+      }
+    },
+    serialize: (message) => {
+      try {
+        const value = toMessage(schema, message)
+        const sizes: Array<number> = []
+        const size = encoder.measure(value, sizes)
+        if (size < 0) return toBinary(schema, value)
+        const bytes = new Uint8Array(size)
+        encoder.write(value, new SizedWriter(bytes, 0, sizes))
+        return bytes
+      } catch (e) {
+        throw new ConnectError({ code: "internal", message: `cannot encode message ${schema.typeName} to binary: ${describe(e)}`, cause: e })
       }
     }
+  }
 }
