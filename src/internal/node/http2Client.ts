@@ -12,7 +12,7 @@ import * as Http2 from "node:http2"
 import { addAbortSignal } from "node:stream"
 import type { Code } from "../code.js"
 import { ConnectError, isConnectError } from "../connectError.js"
-import type { ClientRequest, ClientResponse, HttpClientAdapter } from "../http.js"
+import { type ClientRequest, type ClientResponse, fromNodeHeaders, type HttpClientAdapter } from "../http.js"
 import { readChunks, readWhole } from "./stream.js"
 import { makeSessionPool, type SessionOptions, type SessionPool } from "./http2Session.js"
 
@@ -84,15 +84,6 @@ const requestHeaders = (request: ClientRequest, path: string): Http2.OutgoingHtt
   return headers
 }
 
-const responseHeaders = (raw: Http2.IncomingHttpHeaders): Headers.Headers => {
-  const out: Record<string, string> = {}
-  for (const name in raw) {
-    const value = raw[name]
-    if (value !== undefined && name.charCodeAt(0) !== 58 /* ":" */) out[name] = typeof value === "string" ? value : value.join(", ")
-  }
-  return Headers.unsafeFromRecord(out)
-}
-
 /**
  * Resets `stream` with RST_STREAM CANCEL alone. node:http2's `close(NGHTTP2_CANCEL)` ends the
  * request first (END_STREAM, then RST_STREAM), and a server reads a client stream given up on as
@@ -139,7 +130,7 @@ const responseHead = (stream: Http2.ClientHttp2Stream) =>
 /** Resolves once the stream is over: the trailers the peer sent, or none. */
 const trailersOf = (stream: Http2.ClientHttp2Stream): Effect.Effect<Headers.Headers, ConnectError> => {
   let trailers: Headers.Headers = Headers.empty
-  stream.once("trailers", (raw: Http2.IncomingHttpHeaders) => trailers = responseHeaders(raw))
+  stream.once("trailers", (raw: Http2.IncomingHttpHeaders) => trailers = fromNodeHeaders(raw))
   return Effect.async<Headers.Headers, ConnectError>((resume) => {
     const settle = () => {
       const failure = truncated(stream)
@@ -156,7 +147,7 @@ const trailersOf = (stream: Http2.ClientHttp2Stream): Effect.Effect<Headers.Head
 }
 
 const toResponse = (stream: Http2.ClientHttp2Stream, head: Http2.IncomingHttpHeaders & Http2.IncomingHttpStatusHeader): ClientResponse => {
-  const headers = responseHeaders(head)
+  const headers = fromNodeHeaders(head)
   const failed = (error: Error | undefined) => streamError(stream, error)
   return {
     status: head[":status"] ?? 0,
