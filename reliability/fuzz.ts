@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { failuresOf, runCampaign } from "./campaign.js"
+import { chooseByName, wholeNumber } from "./cli.js"
 import { allKinds } from "./kinds/index.js"
 import { mib } from "./processStats.js"
 
@@ -22,22 +23,10 @@ const { values } = parseArgs({
     batch: { type: "string", default: "500" }
   }
 })
-const integer = (name: string, value: string | undefined) => {
-  if (value === undefined || !/^\d+$/.test(value)) {
-    console.error(`--${name} must be a whole number\n${usage}`)
-    process.exit(2)
-  }
-  return Number(value)
-}
+const integer = (name: string, value: string | undefined) => wholeNumber(usage, name, value)
 const seed = integer("seed", values.seed)
 const runs = integer("runs", values.runs)
-const names = values.kinds?.split(",") ?? allKinds.map((k) => k.name)
-const unknown = names.filter((name) => !allKinds.some((k) => k.name === name))
-if (unknown.length > 0) {
-  console.error(`unknown kinds: ${unknown.join(", ")}; the kinds are ${allKinds.map((k) => k.name).join(", ")}\n${usage}`)
-  process.exit(2)
-}
-const kinds = allKinds.filter((k) => names.includes(k.name))
+const kinds = chooseByName(usage, "kinds", allKinds, values.kinds)
 const shares = kinds.reduce((sum, k) => sum + k.share, 0)
 
 const load = () => loadavg().map((n) => n.toFixed(2)).join(", ")

@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
+import { wholeNumber } from "./cli.js"
 import { mib } from "./processStats.js"
 import { type Measure, rangeOf } from "./sampler.js"
 import { rssQuarterPeaks, runSoak, soakFailures } from "./soakRun.js"
@@ -26,14 +27,7 @@ const { values } = parseArgs({
     "sample-ms": { type: "string", default: "1000" }
   }
 })
-const integer = (name: keyof typeof values) => {
-  const value = values[name]
-  if (value === undefined || !/^\d+$/.test(value)) {
-    console.error(`--${name} must be a whole number\n${usage}`)
-    process.exit(2)
-  }
-  return Number(value)
-}
+const integer = (name: keyof typeof values) => wholeNumber(usage, name, values[name])
 const streamHttp = values["stream-http"]
 if (streamHttp !== "1.1" && streamHttp !== "2") {
   console.error(`--stream-http is 1.1 or 2\n${usage}`)
