@@ -136,14 +136,14 @@ console.log([
   "",
   "Seconds after the stall's bytes were written, least / median / most:",
   "",
-  "| stall | what it sends, then nothing | answered | answers | time to answer (s) | GOAWAY | time to GOAWAY (s) | closed by the server | time to close (s) | open at the bound |",
-  "| --- | --- | ---: | --- | --- | ---: | --- | ---: | --- | ---: |",
+  "| stall | what it sends, then nothing | answered | answers | time to answer (s) | GOAWAY | time to GOAWAY (s) | closed by the server | within a second (a limit) | time to close (s) | open at the bound |",
+  "| --- | --- | ---: | --- | --- | ---: | --- | ---: | ---: | --- | ---: |",
   ...result.outcomes.map((outcomes, i) => {
     const answered = defined(outcomes.map((o) => o.answeredMs))
     const goaways = defined(outcomes.map((o) => o.goawayMs))
     const closed = defined(outcomes.map((o) => o.closedMs))
     return `| \`${chosen[i]!.name}\` | ${chosen[i]!.what} | ${answered.length} | ${answers(outcomes)} | ${spread(answered)} | ${goaways.length} | ` +
-      `${spread(goaways)} | ${closed.length} | ${spread(closed)} | ${outcomes.length - closed.length} |`
+      `${spread(goaways)} | ${closed.length} | ${closed.filter((ms) => ms < 1000).length} | ${spread(closed)} | ${outcomes.length - closed.length} |`
   }),
   "",
   `Server, sampled every 5 s: at most ${peak("http1Connections")} HTTP/1.1 connections, ${peak("http2Sessions")} HTTP/2 sessions, ` +
