@@ -15,7 +15,8 @@ import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { onClientError } from "./clientError.js"
 import { type ResetLimit, resetCounter } from "./resetLimit.js"
-import type { CallCount, NodeRequest, NodeResponse } from "./server.js"
+import { isHttp2, type NodeRequest, type NodeResponse } from "./exchange.js"
+import type { CallCount } from "./server.js"
 
 /** @internal */
 export interface ListenOptions {
@@ -123,7 +124,7 @@ export const listen = (
       // The call itself is refused in its protocol's terms (the handler knows the server is
       // shutting down); the HTTP/1.1 connection closes after the answer.
       if (shuttingDown && res instanceof Http.ServerResponse) res.shouldKeepAlive = false
-      if (req.httpVersionMajor === 2 && headerListSize(req.rawHeaders) > options.maxHeaderListSize) {
+      if (isHttp2(req) && headerListSize(req.rawHeaders) > options.maxHeaderListSize) {
         return refuseHeaders(res, options.maxHeaderListSize)
       }
       listener(req, res)

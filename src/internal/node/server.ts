@@ -19,20 +19,14 @@ import { serverShuttingDown } from "../server/calls.js"
 import type { PeerCertificate } from "../server/service.js"
 import type { Connection, PulledBody, ReadOptions, ServerHandler, ServerRequest, ServerResponse } from "../http.js"
 import { fromNodeHeaders, plainHttp1, splitUrl } from "../http.js"
+import { isHttp2, type NodeRequest, type NodeResponse } from "./exchange.js"
 import { closeWhenStalled } from "./stalledBody.js"
 import { type BodyClock, readChunks, readWhole } from "./stream.js"
 
-/** A request as node:http or node:http2's compatibility API gives it. @internal */
-export type NodeRequest = Http.IncomingMessage | Http2.Http2ServerRequest
-
-/** A response as node:http or node:http2's compatibility API gives it. @internal */
-export type NodeResponse = Http.ServerResponse | Http2.Http2ServerResponse
 
 const aborted = (cause?: unknown) =>
   new ConnectError({ code: "canceled", message: "the client closed the request", cause })
 
-// Not by httpVersionMajor: node:http parses a request line of "HTTP/2.0" as version 2 too.
-const isHttp2 = (req: NodeRequest): req is Http2.Http2ServerRequest => "stream" in req
 
 /** The TLS socket a request came on, if it came over TLS. */
 const tlsSocketOf = (req: NodeRequest): TLSSocket | undefined => {

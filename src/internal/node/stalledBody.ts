@@ -8,7 +8,7 @@
  * @internal
  */
 import * as Http2 from "node:http2"
-import type { NodeRequest, NodeResponse } from "./server.js"
+import { isHttp2, type NodeRequest, type NodeResponse } from "./exchange.js"
 import type { BodyClock } from "./stream.js"
 
 /**
@@ -60,7 +60,7 @@ export const closeWhenStalled = (req: NodeRequest, res: NodeResponse, clock: Bod
       return
     }
     stop()
-    if (req.httpVersionMajor === 2) closeStream((req as Http2.Http2ServerRequest).stream, res.writableEnded, idleMs)
+    if (isHttp2(req)) closeStream(req.stream, res.writableEnded, idleMs)
     else req.socket.destroySoon()
   }
   req.on("data", onData)
