@@ -1,9 +1,12 @@
 // Child processes of a benchmark run: one per server, one per client load, all on loopback.
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process"
-import { readFileSync, rmSync } from "node:fs"
+import { rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { promisify } from "node:util"
+import { cpuMicros } from "../reliability/processStats.js"
+
+export { cpuMicros }
 
 // The bench's own TypeScript, with the library and the generated code, compiled by `build()` into
 // a directory of this run under bench/dist (git-ignored; removed at exit, so that runs never share
@@ -97,18 +100,6 @@ export const startServer = async (impl: ServerImpl, http2 = false): Promise<Serv
       children.delete(child)
     }
   }
-}
-
-const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }))
-
-/**
- * The CPU time (user + system) `pid` has used, µs, from /proc: sampled around a load, it gives a
- * server's CPU per call, which a busy machine changes far less than its requests/s.
- */
-export const cpuMicros = (pid: number): number => {
-  // The fields after the command name, which is in parentheses and may hold spaces.
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) * 1e6 / clockTicksPerSecond
 }
 
 export type ClientImpl = "connect-effect" | "connect-effect-platform" | "connect-node" | "grpc-js" | "raw"

@@ -3,7 +3,8 @@
  * open file descriptors (and how many are sockets) from /proc, which sees what Node's own
  * counters do not.
  */
-import { readdirSync, readlinkSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 
 /** What the server process reports of itself. */
 export interface ServerReport {
@@ -48,3 +49,15 @@ export const descriptorsOf = (pid: number): { readonly fds: number; readonly soc
 }
 
 export const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10
+
+const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }))
+
+/**
+ * The CPU time (user + system) `pid` has used, µs, from /proc: sampled around a load, it gives a
+ * server's CPU per call, which a busy machine changes far less than its requests/s.
+ */
+export const cpuMicros = (pid: number): number => {
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 1e6 / clockTicksPerSecond
+}
