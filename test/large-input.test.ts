@@ -49,6 +49,19 @@ const timed = async <A>(f: () => Promise<A>): Promise<{ value: A; ms: number }> 
   return { value, ms: performance.now() - start }
 }
 
+/**
+ * The fastest of a few runs when a run is short (64 KiB chunks: tens of ms, where one GC pause
+ * or a neighbouring test file's burst on the shared cores is most of a run), one run otherwise.
+ */
+const fastest = async <A>(chunkSize: number, f: () => Promise<A>): Promise<{ value: A; ms: number }> => {
+  let best = await timed(f)
+  for (let run = 1; run < (chunkSize >= 1024 ? 3 : 1); run++) {
+    const next = await timed(f)
+    if (next.ms < best.ms) best = next
+  }
+  return best
+}
+
 /** A node:http server that reads each body with "data" events and answers 200: the least a server can do. */
 const rawReader = nodeServer((req, res) => {
   let size = 0
@@ -72,12 +85,12 @@ describe("a 4 MiB message in chunks of 1 byte, 3 bytes and 64 KiB", () => {
       const rows: Array<{ chunk: number; oursMs: number; rawMs: number }> = []
       for (const chunk of chunkSizes) {
         const wire = chunkedMessage(requestHead(bidiPath, "application/connect+proto"), body, chunk)
-        const ours = yield* Effect.promise(() => timed(() => sendWire(server.port, wire)))
+        const ours = yield* Effect.promise(() => fastest(chunk, () => sendWire(server.port, wire)))
         expect(ours.value.status).toBe(200)
         const parsed = parseStreamBody(ours.value.body)
         expect(parsed.end.error).toBeUndefined()
         expect(parsed.messages).toHaveLength(1)
-        const rawRun = yield* Effect.promise(() => timed(() => sendWire(portOf(raw.url), wire)))
+        const rawRun = yield* Effect.promise(() => fastest(chunk, () => sendWire(portOf(raw.url), wire)))
         expect(rawRun.value.body.toString()).toBe(String(body.byteLength))
         rows.push({ chunk, oursMs: Math.round(ours.ms), rawMs: Math.round(rawRun.ms) })
       }
@@ -124,12 +137,12 @@ describe("a 4 MiB message in chunks of 1 byte, 3 bytes and 64 KiB", () => {
         const client = yield* Effect.provide(ConnectClient.make(TestService), context)
         const rows: Array<{ chunk: number; oursMs: number; rawMs: number }> = []
         for (chunk of chunkSizes) {
-          const start = performance.now()
-          const received = yield* Stream.runCollect(client.serverStream({ count: 1 }))
-          const oursMs = performance.now() - start
-          expectBytes(Array.from(received, (r) => r.payload), [bytes])
+          const ours = yield* Effect.promise(() =>
+            fastest(chunk, () => Effect.runPromise(Stream.runCollect(client.serverStream({ count: 1 }))))
+          )
+          expectBytes(Array.from(ours.value, (r) => r.payload), [bytes])
           const rawRun = yield* Effect.promise(() =>
-            timed(async () => {
+            fastest(chunk, async () => {
               const response = await undiciRequest(url, { method: "POST", body: "x" })
               let size = 0
               for await (const part of response.body) size += (part as Buffer).byteLength
@@ -137,7 +150,7 @@ describe("a 4 MiB message in chunks of 1 byte, 3 bytes and 64 KiB", () => {
             })
           )
           expect(rawRun.value).toBe(body.byteLength)
-          rows.push({ chunk, oursMs: Math.round(oursMs), rawMs: Math.round(rawRun.ms) })
+          rows.push({ chunk, oursMs: Math.round(ours.ms), rawMs: Math.round(rawRun.ms) })
         }
         console.log(`client over ${transport.name} reading a 4 MiB message`, rows)
         for (const row of rows) expect(row.oursMs, JSON.stringify(row)).toBeLessThan(3 * row.rawMs + 300)
