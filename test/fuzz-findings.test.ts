@@ -63,24 +63,35 @@ const validCall = (port: number) =>
 // Node 20 only (Node 22 and 24 close at once): a session that saw a protocol error (here DATA on
 // a stream never opened) while a call was in flight never closes by itself, whatever the peer
 // does, and holds the call, its socket and its descriptor. The idle timeout's graceful close
-// waited for the call forever; now a session still open when the grace after it is over, whose
-// calls have all been answered, is destroyed.
+// waited for the call forever; now a session idle for the timeout whose calls have all been
+// answered is destroyed, and one with a call whose handler may be at work when its PING is not
+// answered (a stuck session sends none).
+/**
+ * A request on stream 1 (whole, or its body still to come), then DATA on stream 3, never opened:
+ * a protocol error. The peer then says nothing more but a FIN; the session must be gone by then.
+ */
+const protocolErrorAfterRequest = (options: Parameters<typeof ourServer>[0], requestWhole: boolean) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(ourServer(options))
+    const server = Context.get(context, ConnectServer.ConnectServer)
+    const frames = [
+      F.preface,
+      F.settings(),
+      F.headers(1, postHeaders(`/${TestService.typeName}/Echo`, [["content-type", "application/proto"]]), requestWhole),
+      F.data(3, new Uint8Array(0), false)
+    ]
+    const answer = yield* rawExchange(server.port, frames, { answerMs: 500, closeMs: requestWhole ? 3000 : 5000 })
+    expect(answer.closed).not.toBe("never")
+    const activity = yield* server.activity
+    expect({ sessions: activity.http2Sessions, calls: activity.callsInFlight }).toEqual({ sessions: 0, calls: 0 })
+  })
+
 describe("HTTP/2 protocol errors", () => {
   it.scopedLive("a session that saw a protocol error with a call in flight closes once idle", () =>
-    Effect.gen(function*() {
-      const context = yield* Layer.build(ourServer({ keepAliveTimeoutMs: 1000, shutdownGraceMs: 500 }))
-      const server = Context.get(context, ConnectServer.ConnectServer)
-      const frames = [
-        F.preface,
-        F.settings(),
-        F.headers(1, postHeaders(`/${TestService.typeName}/Echo`, [["content-type", "application/proto"]]), true),
-        F.data(3, new Uint8Array(0), false)
-      ]
-      const answer = yield* rawExchange(server.port, frames, { answerMs: 500, closeMs: 3000 })
-      expect(answer.closed).not.toBe("never")
-      const activity = yield* server.activity
-      expect({ sessions: activity.http2Sessions, calls: activity.callsInFlight }).toEqual({ sessions: 0, calls: 0 })
-    }))
+    protocolErrorAfterRequest({ keepAliveTimeoutMs: 1000, shutdownGraceMs: 500 }, true))
+
+  it.scopedLive("a session that saw a protocol error while a call's request was still coming closes once idle, long before the call's own timeouts", () =>
+    protocolErrorAfterRequest({ keepAliveTimeoutMs: 500, shutdownGraceMs: 60_000, readIdleTimeoutMs: 60_000 }, false))
 
   it.scopedLive("an idle session's call still at work is not cut when the grace after its idle timeout is over", () =>
     Effect.gen(function*() {

@@ -15,10 +15,14 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
-import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { create, toBinary } from "@bufbuild/protobuf"
+import * as F from "../reliability/h2Frames.js"
+import { rawExchange } from "../reliability/rawExchange.js"
+import { postHeaders } from "../reliability/rawH2.js"
+import { ServerStreamRequestSchema, TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { parseResponse } from "./support/chunkedWire.js"
 import { rawConnection, rawSession, streamFate } from "./support/peers.js"
-import { jsonOf } from "./support/rawHttp.js"
+import { envelope, jsonOf } from "./support/rawHttp.js"
 
 /**
  * TestService whose Echo waits `delayMs` and then tells what deadline it had (`none`, or how
@@ -245,5 +249,22 @@ describe("keepAliveTimeoutMs", () => {
         session.once("close", () => resume(Effect.void))
       }).pipe(Effect.timeout("10 seconds"))
       expect(Date.now() - start).toBeGreaterThanOrEqual(200)
+    }))
+
+  it.scopedLive("an idle HTTP/2 session whose peer does not answer its PING is closed, though a handler is at work", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ keepAliveTimeoutMs: 300, shutdownGraceMs: 60_000 })
+      const request = envelope(0, toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "slow", count: 1, delayMs: 20_000 })))
+      // Raw frames: a peer that sends a call and then nothing, not even a PING's acknowledgement.
+      const answer = yield* rawExchange(server.port, [
+        F.preface,
+        F.settings(),
+        F.headers(1, postHeaders(`/${TestService.typeName}/ServerStream`, [["content-type", "application/connect+proto"]]), false),
+        F.data(1, request, true)
+      ], { answerMs: 10_000, closeMs: 1000 })
+      expect(answer.closed).toBe("server")
+      const sent = F.parseFrames(answer.bytes).frames
+      expect(sent.some((frame) => frame.type === F.frameType.ping)).toBe(true)
+      expect((yield* server.activity).callsInFlight).toBe(0)
     }))
 })

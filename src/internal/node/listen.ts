@@ -109,6 +109,35 @@ const answering = (calls: CallCount, session: Http2.ServerHttp2Session): boolean
 }
 
 /**
+ * Ends a session that saw no frame either way for the idle timeout. Calls that no handler is
+ * still answering wait on a peer silent all along (for request messages, or to take what was
+ * written): they are done. Calls still at work are let finish once the peer shows it is there by
+ * answering a PING, and looked at again every grace (their own timeouts end them); a peer that
+ * does not answer is gone, or the session is stuck: Node 20 never closes one that saw a protocol
+ * error (Node 22 does at once), nor reads from it again, and holds its calls.
+ */
+const closeIdle = (session: Http2.ServerHttp2Session, calls: CallCount, options: ListenOptions) => {
+  if (!answering(calls, session)) {
+    session.close()
+    return session.destroy()
+  }
+  const unanswered = setTimeout(() => session.destroy(), Math.min(options.idleTimeoutMs, options.shutdownGraceMs))
+  // A PING after close() is cancelled at once: the GOAWAY waits for the answer.
+  session.ping((error) => {
+    clearTimeout(unanswered)
+    if (error !== null || session.destroyed) return session.destroy()
+    session.close()
+    const cut = setTimeout(() => {
+      if (session.destroyed) return
+      if (answering(calls, session)) cut.refresh()
+      else session.destroy()
+    }, options.shutdownGraceMs)
+    session.once("close", () => clearTimeout(cut))
+  })
+  session.once("close", () => clearTimeout(unanswered))
+}
+
+/**
  * Serves `listener` on one port over HTTP/1.1 and HTTP/2 (cleartext, or TLS when `tls` is
  * given) until the Scope closes.
  * @internal
@@ -163,19 +192,7 @@ export const listen = (
         onClosed?.()
       })
       // A session with no frames for this long is closed gracefully (streams in flight finish).
-      session.setTimeout(options.idleTimeoutMs, () => {
-        session.close()
-        // Node 20 leaves a session that saw a protocol error open with its calls, which can no
-        // longer be answered (Node 22 closes it at once): once the grace is over, a session still
-        // open whose calls have all been answered, or wait on a peer silent all along, is done.
-        // A call still at work is looked at again a grace later (its own timeouts end it).
-        const cut = setTimeout(() => {
-          if (session.destroyed) return
-          if (answering(calls, session)) cut.refresh()
-          else session.destroy()
-        }, options.shutdownGraceMs)
-        session.once("close", () => clearTimeout(cut))
-      })
+      session.setTimeout(options.idleTimeoutMs, () => closeIdle(session, calls, options))
       session.on("error", () => session.destroy())
     })
 
