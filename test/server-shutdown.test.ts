@@ -40,12 +40,13 @@ const ShutdownAwareLive = (stopped: Ref.Ref<number>) =>
   })
 
 /** A server in a Scope of its own, which the test closes to shut the server down. */
-const startServer = (shutdownGraceMs: number) =>
+const startServer = (shutdownGraceMs: number, keepAliveTimeoutMs?: number) =>
   Effect.gen(function*() {
     const stopped = yield* Ref.make(0)
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(
-      ConnectServer.layer({ services: [TestService], shutdownGraceMs }).pipe(Layer.provide(ShutdownAwareLive(stopped))),
+      ConnectServer.layer({ services: [TestService], shutdownGraceMs, ...(keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs }) })
+        .pipe(Layer.provide(ShutdownAwareLive(stopped))),
       scope
     )
     return { server: Context.get(context, ConnectServer.ConnectServer), scope, stopped }
@@ -116,5 +117,15 @@ describe("graceful shutdown", () => {
       const error = yield* Fiber.join(call)
       expect([error.code, error.message]).toEqual(["unavailable", "the server is shutting down"])
       expect(yield* Ref.get(stopped)).toBe(1)
+    }))
+
+  it.scopedLive("over HTTP/2, a call at work on a session that goes idle during the grace is answered, not cut", () =>
+    Effect.gen(function*() {
+      const { scope, server } = yield* startServer(3000, 200)
+      const client = yield* clientOf(server.url, "connect", "2")
+      const call = yield* Effect.fork(client.echo({ delayMs: 1000 }))
+      yield* server.activity.pipe(Effect.repeat({ until: (a) => a.callsInFlight === 1, schedule: Schedule.spaced("10 millis") }))
+      yield* Scope.close(scope, Exit.void)
+      expect((yield* Fiber.join(call)).text).toBe("answered")
     }))
 })

@@ -117,24 +117,29 @@ const answering = (calls: CallCount, session: Http2.ServerHttp2Session): boolean
  * error (Node 22 does at once), nor reads from it again, and holds its calls.
  */
 const closeIdle = (session: Http2.ServerHttp2Session, calls: CallCount, options: ListenOptions) => {
-  if (!answering(calls, session)) {
-    session.close()
-    return session.destroy()
-  }
-  const unanswered = setTimeout(() => session.destroy(), Math.min(options.idleTimeoutMs, options.shutdownGraceMs))
-  // A PING after close() is cancelled at once: the GOAWAY waits for the answer.
-  session.ping((error) => {
-    clearTimeout(unanswered)
-    if (error !== null || session.destroyed) return session.destroy()
-    session.close()
+  const cutOnceAnswered = () => {
     const cut = setTimeout(() => {
       if (session.destroyed) return
       if (answering(calls, session)) cut.refresh()
       else session.destroy()
     }, options.shutdownGraceMs)
     session.once("close", () => clearTimeout(cut))
-  })
+  }
+  if (!answering(calls, session)) {
+    session.close()
+    return session.destroy()
+  }
+  // Closing already (a shutdown, whose grace ends it): a PING now would be cancelled at once.
+  if (session.closed) return cutOnceAnswered()
+  const unanswered = setTimeout(() => session.destroy(), Math.min(options.idleTimeoutMs, options.shutdownGraceMs))
   session.once("close", () => clearTimeout(unanswered))
+  // The GOAWAY waits for the answer, for the same reason.
+  session.ping((error) => {
+    clearTimeout(unanswered)
+    if (error !== null || session.destroyed) return session.destroy()
+    session.close()
+    cutOnceAnswered()
+  })
 }
 
 /**
