@@ -32,6 +32,15 @@ export interface ServerProcess {
   readonly alive: Effect.Effect<void, ServerCrashed>
   /** Lines the server wrote (logs), and the last of them. */
   readonly output: () => { readonly lines: number; readonly tail: ReadonlyArray<string> }
+  /** SIGTERM (a graceful shutdown), and how the process exited, and when (`Date.now()`). */
+  readonly terminate: Effect.Effect<Exited>
+}
+
+/** How the server process ended. */
+export interface Exited {
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly at: number
 }
 
 const entry = join(import.meta.dirname, "server.ts")
@@ -62,6 +71,12 @@ export const serverProcess = (options: ServerProcessOptions) =>
     child.stdout!.on("data", onOutput)
     child.stderr!.on("data", onOutput)
     let exited: ServerCrashed | undefined
+    const ended = Effect.async<Exited>((resume) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return resume(Effect.succeed({ exitCode: child.exitCode, signal: child.signalCode, at: Date.now() }))
+      }
+      child.once("exit", (exitCode, signal) => resume(Effect.succeed({ exitCode, signal, at: Date.now() })))
+    })
     const pending = new Map<number, (report: ServerReport) => void>()
     child.once("exit", (exitCode, signal) => {
       exited = new ServerCrashed({ exitCode, signal, output: tail.join("\n") })
@@ -105,7 +120,8 @@ export const serverProcess = (options: ServerProcessOptions) =>
       pid: child.pid!,
       stats,
       alive,
-      output: () => ({ lines, tail: [...tail] })
+      output: () => ({ lines, tail: [...tail] }),
+      terminate: Effect.zipRight(Effect.sync(() => child.kill("SIGTERM")), ended)
     } satisfies ServerProcess
   })
 

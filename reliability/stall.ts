@@ -14,6 +14,7 @@ import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { chooseByName, wholeNumber } from "./cli.js"
 import { mib, type ServerStats } from "./processStats.js"
+import { spread } from "./report.js"
 import { type Sample, sampleEvery } from "./sampler.js"
 import { serverProcess } from "./serverProcess.js"
 import { soakServer } from "./soakRun.js"
@@ -93,13 +94,6 @@ const run = Effect.scoped(Effect.gen(function*() {
 
 const result = await Effect.runPromise(run)
 
-const seconds = (ms: number) => (ms / 1000).toFixed(1)
-const spread = (values: ReadonlyArray<number>) => {
-  if (values.length === 0) return "–"
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-  return `${seconds(sorted[0]!)} / ${seconds(at(0.5))} / ${seconds(sorted[sorted.length - 1]!)}`
-}
 const defined = (values: ReadonlyArray<number | undefined>) => values.filter((v): v is number => v !== undefined)
 const answers = (outcomes: ReadonlyArray<StallOutcome>) => {
   const counts = new Map<string, number>()
