@@ -4,9 +4,6 @@ import { rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { promisify } from "node:util"
-import { cpuMicros } from "../reliability/processStats.js"
-
-export { cpuMicros }
 
 // The bench's own TypeScript, with the library and the generated code, compiled by `build()` into
 // a directory of this run under bench/dist (git-ignored; removed at exit, so that runs never share

@@ -116,7 +116,7 @@ const after = calls.filter((c) => c.began >= sigterm)
 const failures: Array<string> = []
 if (exited.exitCode !== 0) failures.push(`the server exited with code ${exited.exitCode}, signal ${exited.signal}`)
 if (exitMs > graceMs + slackMs) failures.push(`the server exited ${exitMs} ms after SIGTERM (grace ${graceMs} ms)`)
-if (result.streamEndings._tag === "None") failures.push(`the streams had not all ended ${graceMs + 30} s after SIGTERM`)
+if (result.streamEndings._tag === "None") failures.push(`the streams had not all ended ${(graceMs + 30_000) / 1000} s after SIGTERM`)
 const badStreams = streamEndings.filter((e) => e.outcome !== "unavailable")
 if (badStreams.length > 0) failures.push(`streams that did not end with unavailable: ${counts(badStreams)}`)
 const lateStreams = streamEndings.filter((e) => e.at > exited.at + 1000)

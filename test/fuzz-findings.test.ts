@@ -60,15 +60,14 @@ const validCall = (port: number) =>
     (answer) => parseResponses(answer.bytes).responses[0]?.status
   )
 
-// Node 20 only (Node 22 and 24 close at once): a session that saw a protocol error (here DATA on
-// a stream never opened) while a call was in flight never closes by itself, whatever the peer
-// does, and holds the call, its socket and its descriptor. The idle timeout's graceful close
-// waited for the call forever; now a session idle for the timeout whose calls have all been
-// answered is destroyed, and one with a call whose handler may be at work when its PING is not
-// answered (a stuck session sends none).
 /**
  * A request on stream 1 (whole, or its body still to come), then DATA on stream 3, never opened:
  * a protocol error. The peer then says nothing more but a FIN; the session must be gone by then.
+ * Node 20 only (Node 22 and 24 close at once): such a session never closes by itself, whatever the
+ * peer does, and holds the call, its socket and its descriptor. The idle timeout's graceful close
+ * waited for the call forever; now a session idle for the timeout whose calls have all been
+ * answered is destroyed, and one with a call whose handler may be at work when its PING is not
+ * answered (a stuck session sends none).
  */
 const protocolErrorAfterRequest = (options: Parameters<typeof ourServer>[0], requestWhole: boolean) =>
   Effect.gen(function*() {

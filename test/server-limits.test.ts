@@ -3,6 +3,7 @@
  * longest a handler may run, how many calls and connections are served at once, and how long
  * an idle connection stays open.
  */
+import { create, toBinary } from "@bufbuild/protobuf"
 import { describe, expect, it } from "@effect/vitest"
 import { ConnectClient, type ConnectError, ConnectService } from "connect-effect"
 import { ConnectServer, NodeTransport } from "connect-effect/node"
@@ -15,7 +16,6 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
-import { create, toBinary } from "@bufbuild/protobuf"
 import * as F from "../reliability/h2Frames.js"
 import { rawExchange } from "../reliability/rawExchange.js"
 import { postHeaders } from "../reliability/rawH2.js"

@@ -196,7 +196,7 @@ export const listen = (
         sessions.delete(session)
         onClosed?.()
       })
-      // A session with no frames for this long is closed gracefully (streams in flight finish).
+      // A session with no frames either way for this long is ended (closeIdle).
       session.setTimeout(options.idleTimeoutMs, () => closeIdle(session, calls, options))
       session.on("error", () => session.destroy())
     })
