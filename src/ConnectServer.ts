@@ -24,7 +24,7 @@ import { grpcProtocol, grpcWebProtocol } from "./internal/grpc/server.js"
 import type { ServerHandler } from "./internal/http.js"
 import { reasonOf } from "./internal/networkError.js"
 import { listen } from "./internal/node/listen.js"
-import { type CallCount, endRunning, nodeListener } from "./internal/node/server.js"
+import { type CallCount, endRunning, nodeListener, stopped } from "./internal/node/server.js"
 import { toHttpApp as platformApp } from "./internal/node/httpApp.js"
 import { withCors } from "./internal/server/cors.js"
 import type { ServerConfig, ServerProtocol } from "./internal/server/protocol.js"
@@ -414,7 +414,16 @@ export const layer = <
       const config: ServerConfig = { ...configOf(options), shuttingDown: Deferred.await(shuttingDown) }
       const handler = yield* makeHandler(options, config, true, () => closing)
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-      const calls: CallCount = { running: new Map(), graceOver: false, onIdle: undefined, onReset: undefined }
+      const calls: CallCount = {
+        running: new Map(),
+        lastWords: new Map(),
+        stopping: new Set(),
+        graceOver: false,
+        onIdle: undefined,
+        onReset: undefined
+      }
+      // Released after the listener: the handlers stopped at the grace's end have ended too.
+      yield* Effect.addFinalizer(() => stopped(calls))
       const listening = yield* listen(nodeListener(handler, runFork, calls, config.readIdleTimeoutMs), calls, {
         port: options.port ?? 0,
         host: options.host ?? "127.0.0.1",

@@ -17,23 +17,31 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { create, toBinary } from "@bufbuild/protobuf"
+import * as Net from "node:net"
+import * as F from "../reliability/h2Frames.js"
+import { postHeaders } from "../reliability/rawH2.js"
+import { ServerStreamRequestSchema, TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { envelope } from "./support/rawHttp.js"
+import { ourServer } from "./support/servers.js"
 
 /**
- * TestService whose ServerStream ticks every 20 ms until the server shuts down and then says
- * "bye" (or, with `failWith: "deaf"`, ticks on regardless); whose Echo waits `delayMs`; and
- * which counts the handlers stopped before their end (Echo stopped, ServerStream ended: it never does on its own).
+ * TestService whose ServerStream ticks every 20 ms (or `delayMs`) until the server shuts down
+ * and then says "bye" (or, with `failWith: "deaf"`, ticks on regardless, and takes `count` ms
+ * to clean up once stopped); whose Echo waits `delayMs`; and which counts the handlers stopped
+ * before their end (Echo stopped, ServerStream ended: it never does on its own).
  */
 const ShutdownAwareLive = (stopped: Ref.Ref<number>) =>
   ConnectService.toLayer(TestService, {
     echo: (request) =>
       Effect.as(Effect.sleep(request.delayMs), { text: "answered" }).pipe(Effect.onInterrupt(() => Ref.update(stopped, (n) => n + 1))),
     serverStream: (request, ctx) => {
-      const ticks = Stream.repeatEffectWithSchedule(Effect.succeed({ text: "tick" }), Schedule.spaced("20 millis")).pipe(
-        Stream.ensuring(Ref.update(stopped, (n) => n + 1))
-      )
-      if (request.failWith === "deaf") return ticks
-      return Stream.merge(ticks, Stream.fromEffect(Effect.as(ctx.shuttingDown, { text: "bye" })), { haltStrategy: "either" })
+      const ticks = (cleanUp: Effect.Effect<void>) =>
+        Stream.repeatEffectWithSchedule(Effect.succeed({ text: "tick" }), Schedule.spaced(request.delayMs || 20)).pipe(
+          Stream.ensuring(Effect.zipRight(cleanUp, Ref.update(stopped, (n) => n + 1)))
+        )
+      if (request.failWith === "deaf") return ticks(Effect.sleep(request.count))
+      return Stream.merge(ticks(Effect.void), Stream.fromEffect(Effect.as(ctx.shuttingDown, { text: "bye" })), { haltStrategy: "either" })
     },
     clientStream: (requests) => Effect.map(Stream.runCount(requests), (n) => ({ text: String(n) })),
     bidiStream: (requests) => Stream.map(requests, (r) => ({ text: r.text }))
@@ -119,6 +127,25 @@ describe("graceful shutdown", () => {
       expect(yield* Ref.get(stopped)).toBe(1)
     }))
 
+  it.scopedLive("300 streams that ignore it: each ends with unavailable, and the shutdown is over once every handler has stopped", () =>
+    Effect.gen(function*() {
+      const { scope, server, stopped } = yield* startServer(300)
+      const client = yield* clientOf(server.url, "connect", "2")
+      // More than the handlers interrupted in one turn of the event loop.
+      const streams = 300
+      const ticking = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: streams }),
+        // Handlers that take longer to clean up than the connections take to close.
+        () => Effect.flip(Stream.runDrain(client.serverStream({ failWith: "deaf", delayMs: 1000, count: 2000 }))),
+        { concurrency: "unbounded" }
+      ))
+      yield* server.activity.pipe(Effect.repeat({ until: (a) => a.callsInFlight === streams, schedule: Schedule.spaced("20 millis") }))
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* Ref.get(stopped)).toBe(streams)
+      const errors = yield* Fiber.join(ticking)
+      expect(new Set(errors.map((e) => `${e.code}: ${e.message}`))).toEqual(new Set(["unavailable: the server is shutting down"]))
+    }), 30_000)
+
   it.scopedLive("over HTTP/2, a call at work on a session that goes idle during the grace is answered, not cut", () =>
     Effect.gen(function*() {
       const { scope, server } = yield* startServer(3000, 200)
@@ -128,4 +155,37 @@ describe("graceful shutdown", () => {
       yield* Scope.close(scope, Exit.void)
       expect((yield* Fiber.join(call)).text).toBe("answered")
     }))
+
+  it.scopedLive("over HTTP/2, a peer that stops reading does not hold the shutdown past the grace", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = Context.get(yield* Layer.buildWithScope(ourServer({ shutdownGraceMs: 300 }), scope), ConnectServer.ConnectServer)
+      // Windows as large as HTTP/2 allows, then never a byte read: the server's writes fill the
+      // socket, and a session ending in node:http2 waits for them to go out.
+      const request = toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "flood", count: 1_000_000, size: 64 * 1024 }))
+      const socket = yield* Effect.acquireRelease(
+        Effect.async<Net.Socket>((resume) => {
+          const socket = Net.connect({ port: server.port, host: "127.0.0.1" }, () => {
+            socket.pause()
+            resume(Effect.succeed(socket))
+          })
+          socket.on("error", () => {})
+        }),
+        (socket) => Effect.sync(() => socket.destroy())
+      )
+      socket.write(Buffer.concat([
+        F.preface,
+        F.settings([[0x4, 2 ** 31 - 1]]),
+        F.windowUpdate(0, 2 ** 31 - 1 - 65_535),
+        F.headers(1, postHeaders(`/${TestService.typeName}/ServerStream`, [["content-type", "application/connect+proto"]]), false),
+        F.data(1, envelope(0, request), true)
+      ]))
+      yield* server.activity.pipe(Effect.repeat({ until: (a) => a.callsInFlight === 1, schedule: Schedule.spaced("20 millis") }))
+      // Time for the kernel's buffers to fill.
+      yield* Effect.sleep("500 millis")
+      const start = Date.now()
+      yield* Scope.close(scope, Exit.void).pipe(Effect.timeout("10 seconds"))
+      // The grace, a second for the calls' last words, and room for a loaded machine.
+      expect(Date.now() - start).toBeLessThan(300 + 1000 + 2000)
+    }), 20_000)
 })

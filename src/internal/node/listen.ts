@@ -212,12 +212,24 @@ export const listen = (
         socket.resume()
       }
     }
+    // Every connection accepted, whatever it turned out to be, for the shutdown's cut.
+    const sockets = new Set<Net.Socket>()
+    const accepted = (socket: Net.Socket) => {
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
+    }
     // noDelay as node:http sets it on the sockets it accepts itself: small responses leave at once.
     const acceptor = options.tls === undefined
-      ? Net.createServer({ noDelay: true }, (socket) => sniffPreface(socket, route, options.idleTimeoutMs))
+      ? Net.createServer({ noDelay: true }, (socket) => {
+        accepted(socket)
+        sniffPreface(socket, route, options.idleTimeoutMs)
+      })
       : Tls.createServer(
         { ...options.tls, noDelay: true, ALPNProtocols: ["h2", "http/1.1"] },
-        (socket) => route(socket, socket.alpnProtocol === "h2")
+        (socket) => {
+          accepted(socket)
+          route(socket, socket.alpnProtocol === "h2")
+        }
       )
     // Node closes a connection past the limit at once, before reading a byte of it (Go's
     // netutil.LimitListener would leave it queued in the kernel's backlog instead).
@@ -241,9 +253,12 @@ export const listen = (
         onClosed = undefined
         resume(Effect.void)
       }
+      // The sockets themselves: node:http2 ends a destroyed session only once what it was writing
+      // has gone out, which a peer that stops reading holds forever, and it resets the session's
+      // streams with NO_ERROR, which a client reads as a response complete. A connection lost is
+      // what it is: the client's calls are unavailable.
       const cut = () => {
-        for (const session of sessions) session.destroy()
-        for (const socket of connections) socket.destroy()
+        for (const socket of sockets) socket.destroy()
       }
       // Every call has ended: the connections close once what they were sending is out (HTTP/2
       // sessions on their own, being closed already), and are cut if that takes too long.
