@@ -58,6 +58,17 @@ describe("NodeTransport.layerHttp2: connections", () => {
         expect(server.accepted()).toBe(2)
       })))
 
+  it.live("calls that start together while the first connection is made fill as few connections as they need", () =>
+    leakChecked(connectNodeH2({ settings: { maxConcurrentStreams: 2 } }), (server) =>
+      Effect.gen(function*() {
+        const client = yield* clientOf(server)
+        const slow = Stream.runCollect(client.serverStream({ text: "s", count: 2, delayMs: 150 }))
+        const results = yield* Effect.all(Array.from({ length: 9 }, () => slow), { concurrency: "unbounded" })
+        expect(results.map(Chunk.size)).toEqual(Array.from({ length: 9 }, () => 2))
+        // Those the first had no room for waited for a second, and so on: two calls on each.
+        expect(server.accepted()).toBe(5)
+      })))
+
   it.live("GOAWAY mid-call: the call in flight finishes, the next one goes on a new connection", () =>
     leakChecked(connectNodeH2(), (server) =>
       Effect.gen(function*() {

@@ -59,6 +59,13 @@ const tlsValue = (value: TlsOptions["ca"]): string | Buffer | Array<string | Buf
     ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
     : value.map((v) => typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength))
 
+/** A call waiting for a connection to be ready or gone, on the connection it waits for now. */
+interface Waiter {
+  /** With why the connection failed, or nothing once it is ready (or draining: choose again). */
+  readonly wake: (failure: ConnectError | undefined) => void
+  on: Connection
+}
+
 /** One ClientHttp2Session and its bookkeeping. */
 class Connection {
   streams = 0
@@ -70,7 +77,7 @@ class Connection {
   private pingTimer: NodeJS.Timeout | undefined
   private pongTimer: NodeJS.Timeout | undefined
   private idleTimer: NodeJS.Timeout | undefined
-  private waiters: Array<() => void> = []
+  private readonly waiters = new Set<Waiter>()
 
   constructor(readonly session: Http2.ClientHttp2Session, private readonly pool: Pool) {
     const connectTimer = timer(pool.options.connectTimeoutMs, () =>
@@ -119,24 +126,47 @@ class Connection {
     this.pool.remove(this)
   }
 
+  /** Why calls waiting for this connection, now settled, fail: nothing once it was ready. */
+  get settledFailure(): ConnectError | undefined {
+    return this.ready && this.failure === undefined ? undefined : this.failure ?? unavailable(`HTTP/2 connection to ${this.pool.origin} failed`)
+  }
+
   /** Whether a new stream may go on this connection now. */
   get available(): boolean {
     return this.ready && !this.draining && !this.session.closed && !this.session.destroyed &&
       this.streams < (this.session.remoteSettings.maxConcurrentStreams ?? Infinity)
   }
 
-  /** Calls `f` once the connection is ready or gone. */
-  whenSettled(f: () => void): () => void {
-    this.waiters.push(f)
+  /**
+   * Calls `wake` once the connection is ready or gone, or the one the call was handed to
+   * meanwhile; the function returned stops waiting.
+   */
+  whenSettled(wake: Waiter["wake"]): () => void {
+    const waiter: Waiter = { wake, on: this }
+    this.waiters.add(waiter)
     return () => {
-      this.waiters = this.waiters.filter((w) => w !== f)
+      waiter.on.waiters.delete(waiter)
+    }
+  }
+
+  /** Takes over calls waiting for a connection that had no room for them. */
+  adopt(waiters: ReadonlyArray<Waiter>) {
+    for (const waiter of waiters) {
+      waiter.on = this
+      this.waiters.add(waiter)
     }
   }
 
   private settle() {
-    const waiters = this.waiters
-    this.waiters = []
-    for (const f of waiters) f()
+    const waiters = [...this.waiters]
+    this.waiters.clear()
+    // Ready: only the calls it has room for are woken to choose again; the rest wait for another
+    // connection, made at once. Woken all, ten thousand calls would race for a hundred streams,
+    // all but a hundred to wait again, once per connection: quadratic in the calls.
+    const room = this.available ? (this.session.remoteSettings.maxConcurrentStreams ?? Infinity) - this.streams : Infinity
+    if (waiters.length > room) this.pool.handOver(waiters.splice(room))
+    const failure = this.settledFailure
+    for (const waiter of waiters) waiter.wake(failure)
   }
 
   fail(error: ConnectError) {
@@ -233,6 +263,13 @@ class Pool implements SessionPool {
     this.connections.delete(connection)
   }
 
+  /** Gives calls a connection had no room for to a new one. */
+  handOver(waiters: ReadonlyArray<Waiter>) {
+    if (!this.closed) return this.connect().adopt(waiters)
+    const failure = unavailable("the HTTP/2 transport is closed")
+    for (const waiter of waiters) waiter.wake(failure)
+  }
+
   private connect(): Connection {
     const url = new URL(this.origin)
     const tls = this.options.tls
@@ -258,12 +295,12 @@ class Pool implements SessionPool {
         if (!connection.ready && !connection.draining) connecting ??= connection
       }
       // Calls arriving while a connection is being made wait for it rather than each opening their
-      // own; once it is ready they choose again, and only those it has no room for open another.
+      // own; once it is ready those it has room for choose again, and the rest wait for another.
       const next = connecting ?? this.connect()
       return Effect.flatMap(
         Effect.async<void, ConnectError>((resume) => {
-          const settled = () => resume(next.ready && next.failure === undefined ? Effect.void : Effect.fail(next.failure ?? unavailable(`HTTP/2 connection to ${this.origin} failed`)))
-          if (next.ready || next.draining) return settled()
+          const settled = (failure: ConnectError | undefined) => resume(failure === undefined ? Effect.void : Effect.fail(failure))
+          if (next.ready || next.draining) return settled(next.settledFailure)
           return Effect.sync(next.whenSettled(settled))
         }),
         () => this.request(headers, endStream)
