@@ -9,9 +9,11 @@ import { NodeRuntime } from "@effect/platform-node"
 import { ConnectServer } from "connect-effect/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { writeSync } from "node:fs"
 import { TestService } from "../test/gen/connecteffect/test/v1/test_pb.js"
 import { LiveFibers } from "./liveFibers.js"
 import type { ServerReport } from "./processStats.js"
+import { exitingAt } from "./serverProcess.js"
 import { boundedTestService, type Caps } from "./service.js"
 
 /** What the parent passes in argv[2]. */
@@ -65,6 +67,8 @@ const main = Effect.gen(function*() {
       }, request.settleMs)
     }, request.settleMs)
   })
+  // When, by its own clock: a runner busy with thousands of calls ending learns of the exit late.
+  process.on("exit", () => writeSync(2, `${exitingAt}${Date.now()}\n`))
   // An orphan (its runner gone) shuts down rather than serve nobody.
   process.on("disconnect", () => process.kill(process.pid, "SIGTERM"))
   process.send?.({ listening: server.url })

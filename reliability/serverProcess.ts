@@ -36,10 +36,14 @@ export interface ServerProcess {
   readonly terminate: Effect.Effect<Exited>
 }
 
+/** The line the server writes last, with the time it exits (`Date.now()`). */
+export const exitingAt = "exiting at "
+
 /** How the server process ended. */
 export interface Exited {
   readonly exitCode: number | null
   readonly signal: string | null
+  /** When it exited, by its own report (`Date.now()`), or when this process saw it exit. */
   readonly at: number
 }
 
@@ -59,10 +63,12 @@ export const serverProcess = (options: ServerProcessOptions) =>
       stop
     )
     let lines = 0
+    let exitedAt: number | undefined
     const tail: Array<string> = []
     const onOutput = (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) {
         if (line === "") continue
+        if (line.startsWith(exitingAt)) exitedAt = Number(line.slice(exitingAt.length))
         lines++
         tail.push(line)
         if (tail.length > 20) tail.shift()
@@ -72,10 +78,10 @@ export const serverProcess = (options: ServerProcessOptions) =>
     child.stderr!.on("data", onOutput)
     let exited: ServerCrashed | undefined
     const ended = Effect.async<Exited>((resume) => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        return resume(Effect.succeed({ exitCode: child.exitCode, signal: child.signalCode, at: Date.now() }))
-      }
-      child.once("exit", (exitCode, signal) => resume(Effect.succeed({ exitCode, signal, at: Date.now() })))
+      // "close": its output read to the end, the line saying when it exited included.
+      const report = () => resume(Effect.succeed({ exitCode: child.exitCode, signal: child.signalCode, at: exitedAt ?? Date.now() }))
+      if (child.stdout!.closed && child.stderr!.closed && (child.exitCode !== null || child.signalCode !== null)) return report()
+      child.once("close", report)
     })
     const pending = new Map<number, (report: ServerReport) => void>()
     child.once("exit", (exitCode, signal) => {

@@ -1,6 +1,7 @@
 /**
  * TestService as the reliability runs serve it: the behaviour of test/support/testService.ts
- * (echo, `fail_with`, streams of `count` messages of `size` bytes, `delay_ms`), with every
+ * (echo, `fail_with`, streams of `count` messages of `size` bytes, `delay_ms` apart, though the
+ * first comes at once, so that a stream is answered as soon as it opens), with every
  * request-driven cost capped. A fuzzer writes any `delay_ms`, `count` and `size`: the test
  * service would sleep for weeks or allocate gigabytes because a request asked it to, which
  * measures the service, not the library.
@@ -36,7 +37,8 @@ export const boundedTestService = (caps: Caps) =>
     serverStream: (request) => {
       const size = Math.min(Math.max(request.size, 0), caps.size)
       const messages = Stream.range(1, Math.min(request.count, caps.count)).pipe(
-        Stream.mapEffect((i) => Effect.as(pause(request.delayMs, caps), { text: `${request.text} ${i}`, payload: new Uint8Array(size) }))
+        // The first message at once (the response under way), then one every `delay_ms`.
+        Stream.mapEffect((i) => Effect.as(i === 1 ? Effect.void : pause(request.delayMs, caps), { text: `${request.text} ${i}`, payload: new Uint8Array(size) }))
       )
       return request.failWith === "" ? messages : Stream.concat(messages, Stream.fail(failure(request.failWith)))
     },
