@@ -146,6 +146,24 @@ describe("graceful shutdown", () => {
       expect(new Set(errors.map((e) => `${e.code}: ${e.message}`))).toEqual(new Set(["unavailable: the server is shutting down"]))
     }), 30_000)
 
+  it.scopedLive("300 streams still sending when the grace is over: what their handlers send after it is dropped, and each ends with unavailable", () =>
+    Effect.gen(function*() {
+      const { scope, server } = yield* startServer(300)
+      const client = yield* clientOf(server.url, "connect", "2")
+      // More than the handlers interrupted in one turn of the event loop: those interrupted in a
+      // later turn send messages after their streams were ended saying unavailable.
+      const streams = 300
+      const ticking = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: streams }),
+        () => Effect.flip(Stream.runDrain(client.serverStream({ failWith: "deaf", delayMs: 1 }))),
+        { concurrency: "unbounded" }
+      ))
+      yield* server.activity.pipe(Effect.repeat({ until: (a) => a.callsInFlight === streams, schedule: Schedule.spaced("20 millis") }))
+      yield* Scope.close(scope, Exit.void)
+      const errors = yield* Fiber.join(ticking)
+      expect(new Set(errors.map((e) => `${e.code}: ${e.message}`))).toEqual(new Set(["unavailable: the server is shutting down"]))
+    }), 30_000)
+
   it.scopedLive("over HTTP/2, a call at work on a session that goes idle during the grace is answered, not cut", () =>
     Effect.gen(function*() {
       const { scope, server } = yield* startServer(3000, 200)

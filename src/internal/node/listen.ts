@@ -115,28 +115,31 @@ const answering = (calls: CallCount, session: Http2.ServerHttp2Session): boolean
  * answering a PING, and looked at again every grace (their own timeouts end them); a peer that
  * does not answer is gone, or the session is stuck: Node 20 never closes one that saw a protocol
  * error (Node 22 does at once), nor reads from it again, and holds its calls.
+ *
+ * A session is ended by destroying its socket (`cut`): `session.destroy()` ends one only once
+ * what it was writing has gone out, which a peer that stopped reading holds forever.
  */
-const closeIdle = (session: Http2.ServerHttp2Session, calls: CallCount, options: ListenOptions) => {
+const closeIdle = (session: Http2.ServerHttp2Session, cut: () => void, calls: CallCount, options: ListenOptions) => {
   const cutOnceAnswered = () => {
-    const cut = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (session.destroyed) return
-      if (answering(calls, session)) cut.refresh()
-      else session.destroy()
+      if (answering(calls, session)) timer.refresh()
+      else cut()
     }, options.shutdownGraceMs)
-    session.once("close", () => clearTimeout(cut))
+    session.once("close", () => clearTimeout(timer))
   }
   if (!answering(calls, session)) {
     session.close()
-    return session.destroy()
+    return cut()
   }
   // Closing already (a shutdown, whose grace ends it): a PING now would be cancelled at once.
   if (session.closed) return cutOnceAnswered()
-  const unanswered = setTimeout(() => session.destroy(), Math.min(options.idleTimeoutMs, options.shutdownGraceMs))
+  const unanswered = setTimeout(cut, Math.min(options.idleTimeoutMs, options.shutdownGraceMs))
   session.once("close", () => clearTimeout(unanswered))
   // The GOAWAY waits for the answer, for the same reason.
   session.ping((error) => {
     clearTimeout(unanswered)
-    if (error !== null || session.destroyed) return session.destroy()
+    if (error !== null || session.destroyed) return cut()
     session.close()
     cutOnceAnswered()
   })
@@ -196,15 +199,27 @@ export const listen = (
         sessions.delete(session)
         onClosed?.()
       })
+      // The session's own socket: its `socket` is a proxy that refuses to be destroyed. The
+      // session is destroyed at once after it, so that its calls end now, not when the socket's
+      // "close" comes.
+      const socket = routing!
+      const cut = () => {
+        socket.destroy()
+        session.destroy()
+      }
       // A session with no frames either way for this long is ended (closeIdle).
-      session.setTimeout(options.idleTimeoutMs, () => closeIdle(session, calls, options))
+      session.setTimeout(options.idleTimeoutMs, () => closeIdle(session, cut, calls, options))
       session.on("error", () => session.destroy())
     })
 
+    // The socket being handed to node:http2, which makes a session of it within "connection".
+    let routing: Net.Socket | undefined
     const route = (socket: Net.Socket, isHttp2: boolean) => {
       if (isHttp2) {
         // node:http2 reads what the socket already holds (the sniffed preface) itself.
+        routing = socket
         http2.emit("connection", socket)
+        routing = undefined
       } else {
         http1.emit("connection", socket)
         // node:http parses the socket's handle directly from now on: the bytes sniffed and put

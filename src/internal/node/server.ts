@@ -186,6 +186,9 @@ const writeResponse = (res: NodeResponse, response: ServerResponse, calls: CallC
 /** Writes a pulled body's chunks as they come, each chunk's bytes in one syscall, waiting for the client to drain. */
 const writePulled = (out: Http.ServerResponse, body: PulledBody): Effect.Effect<void> => {
   const written: Effect.Effect<void, Option.Option<never>> = Effect.flatMap(body.pull, (chunk) => {
+    // Ended by the shutdown's last words (endRunning) while the handler made this chunk, its
+    // fiber not yet interrupted: a write now would reset the stream with INTERNAL_ERROR.
+    if (out.writableEnded) return Effect.void
     out.cork()
     let drained = true
     for (const bytes of chunk) drained = out.write(bytes)
