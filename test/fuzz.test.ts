@@ -20,7 +20,7 @@ class FuzzServer extends Context.Tag("FuzzServer")<FuzzServer, { readonly proces
 const FuzzServerLive = Layer.scoped(
   FuzzServer,
   Effect.gen(function*() {
-    const process = yield* serverProcess(fuzzServer)
+    const process = yield* serverProcess(fuzzServer, "source")
     yield* Effect.forEach(Array.from({ length: 20 }), () => healthCheck(process.url), { discard: true })
     return { process, before: yield* process.stats("settled") }
   }).pipe(Effect.orDie)
