@@ -21,7 +21,7 @@ import { rawExchange } from "../reliability/rawExchange.js"
 import { postHeaders } from "../reliability/rawH2.js"
 import { ServerStreamRequestSchema, TestService } from "./gen/connecteffect/test/v1/test_pb.js"
 import { parseResponse } from "./support/chunkedWire.js"
-import { rawConnection, rawSession, streamFate } from "./support/peers.js"
+import { peerThatStopsReading, rawConnection, rawSession, streamFate } from "./support/peers.js"
 import { envelope, jsonOf } from "./support/rawHttp.js"
 import { ourServer } from "./support/servers.js"
 
@@ -272,18 +272,7 @@ describe("keepAliveTimeoutMs", () => {
   it.scopedLive("an idle HTTP/2 session whose peer stopped reading is closed, though the server has bytes to send it", () =>
     Effect.gen(function*() {
       const server = Context.get(yield* Layer.build(ourServer({ keepAliveTimeoutMs: 300, shutdownGraceMs: 60_000 })), ConnectServer.ConnectServer)
-      const request = envelope(0, toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "flood", count: 1_000_000, size: 64 * 1024 })))
-      const socket = yield* Effect.acquireRelease(connected(server.port), (socket) => Effect.sync(() => socket.destroy()))
-      // Windows as large as HTTP/2 allows, then never a byte read: the server's writes fill the
-      // socket, and the session goes quiet with its writes pending.
-      socket.pause()
-      socket.write(Buffer.concat([
-        F.preface,
-        F.settings([[0x4, 2 ** 31 - 1]]),
-        F.windowUpdate(0, 2 ** 31 - 1 - 65_535),
-        F.headers(1, postHeaders(`/${TestService.typeName}/ServerStream`, [["content-type", "application/connect+proto"]]), false),
-        F.data(1, request, true)
-      ]))
+      yield* peerThatStopsReading(server.port)
       yield* server.activity.pipe(Effect.repeat({ until: (a) => a.callsInFlight === 1, schedule: Schedule.spaced("20 millis") }))
       const closed = yield* server.activity.pipe(
         Effect.repeat({ until: (a) => a.http2Sessions === 0 && a.callsInFlight === 0, schedule: Schedule.spaced("50 millis") }),

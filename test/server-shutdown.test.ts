@@ -17,12 +17,8 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { create, toBinary } from "@bufbuild/protobuf"
-import * as Net from "node:net"
-import * as F from "../reliability/h2Frames.js"
-import { postHeaders } from "../reliability/rawH2.js"
-import { ServerStreamRequestSchema, TestService } from "./gen/connecteffect/test/v1/test_pb.js"
-import { envelope } from "./support/rawHttp.js"
+import { TestService } from "./gen/connecteffect/test/v1/test_pb.js"
+import { peerThatStopsReading } from "./support/peers.js"
 import { ourServer } from "./support/servers.js"
 
 /**
@@ -178,26 +174,8 @@ describe("graceful shutdown", () => {
     Effect.gen(function*() {
       const scope = yield* Scope.make()
       const server = Context.get(yield* Layer.buildWithScope(ourServer({ shutdownGraceMs: 300 }), scope), ConnectServer.ConnectServer)
-      // Windows as large as HTTP/2 allows, then never a byte read: the server's writes fill the
-      // socket, and a session ending in node:http2 waits for them to go out.
-      const request = toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "flood", count: 1_000_000, size: 64 * 1024 }))
-      const socket = yield* Effect.acquireRelease(
-        Effect.async<Net.Socket>((resume) => {
-          const socket = Net.connect({ port: server.port, host: "127.0.0.1" }, () => {
-            socket.pause()
-            resume(Effect.succeed(socket))
-          })
-          socket.on("error", () => {})
-        }),
-        (socket) => Effect.sync(() => socket.destroy())
-      )
-      socket.write(Buffer.concat([
-        F.preface,
-        F.settings([[0x4, 2 ** 31 - 1]]),
-        F.windowUpdate(0, 2 ** 31 - 1 - 65_535),
-        F.headers(1, postHeaders(`/${TestService.typeName}/ServerStream`, [["content-type", "application/connect+proto"]]), false),
-        F.data(1, envelope(0, request), true)
-      ]))
+      // A session ending in node:http2 waits for its writes to go out: these never do.
+      yield* peerThatStopsReading(server.port)
       yield* server.activity.pipe(Effect.repeat({ until: (a) => a.callsInFlight === 1, schedule: Schedule.spaced("20 millis") }))
       // Time for the kernel's buffers to fill.
       yield* Effect.sleep("500 millis")

@@ -2,10 +2,15 @@
  * Peers that misbehave on purpose, on raw sockets and raw node:http2 sessions, each closed with
  * the test's Scope: what they are sent, when the server answered, and when it closed on them.
  */
+import { create, toBinary } from "@bufbuild/protobuf"
 import * as Effect from "effect/Effect"
 import { Buffer } from "node:buffer"
 import * as Http2 from "node:http2"
 import * as Net from "node:net"
+import * as F from "../../reliability/h2Frames.js"
+import { postHeaders } from "../../reliability/rawH2.js"
+import { ServerStreamRequestSchema, TestService } from "../gen/connecteffect/test/v1/test_pb.js"
+import { envelope } from "./rawHttp.js"
 
 /** What became of a raw connection. */
 export interface Fate {
@@ -45,6 +50,31 @@ export const rawConnection = (port: number, bytes: Buffer | string, withinMs: nu
       socket.destroy()
     })
   })
+
+/**
+ * An HTTP/2 peer on `port` that asks TestService for an endless stream of 64 KiB messages, with
+ * windows as large as HTTP/2 allows, and never reads a byte: the server's writes fill the socket
+ * and stay pending. Closed with the Scope.
+ */
+export const peerThatStopsReading = (port: number) =>
+  Effect.acquireRelease(
+    Effect.async<Net.Socket>((resume) => {
+      const socket = Net.connect({ port, host: "127.0.0.1" }, () => {
+        socket.pause()
+        const request = toBinary(ServerStreamRequestSchema, create(ServerStreamRequestSchema, { text: "flood", count: 1_000_000, size: 64 * 1024 }))
+        socket.write(Buffer.concat([
+          F.preface,
+          F.settings([[0x4, 2 ** 31 - 1]]),
+          F.windowUpdate(0, 2 ** 31 - 1 - 65_535),
+          F.headers(1, postHeaders(`/${TestService.typeName}/ServerStream`, [["content-type", "application/connect+proto"]]), false),
+          F.data(1, envelope(0, request), true)
+        ]))
+        resume(Effect.succeed(socket))
+      })
+      socket.on("error", () => {})
+    }),
+    (socket) => Effect.sync(() => socket.destroy())
+  )
 
 /** A raw HTTP/2 session to `url`, closed with the Scope. */
 export const rawSession = (url: string) =>
